@@ -1,0 +1,401 @@
+/*
+ * gomap.h -- the Go runtime's classic map, as a C11 library.
+ *
+ * A gomap is a hash map of fixed-size keys to fixed-size values, laid out and
+ * grown exactly as Go's runtime map (Go 1.0-1.23): buckets of 8 slots with a
+ * tophash byte per slot, overflow chains, load factor 6.5, and growth that is
+ * done incrementally, at most GOMAP_EVACUATE_PER_WRITE old buckets per write.
+ *
+ * ------------------------------------------------------------------------
+ * Conventions that hold for every function below
+ * ------------------------------------------------------------------------
+ *
+ * Errors.  Functions that can fail return an int status: GOMAP_OK (0) or a
+ * positive count on success, a negative GOMAP_E* code on failure.  Functions
+ * returning a pointer return NULL on failure.  gomap_strerror() names a code.
+ *
+ * Out of memory.  Every allocation goes through the map's allocator and may
+ * fail.  The library never aborts or exits on a failed allocation: the call
+ * returns GOMAP_ENOMEM (or NULL) and the map holds exactly the entries it held
+ * before, with every invariant intact.  (Incremental growth work that the
+ * call did before the failure -- moving entries from the old bucket array to
+ * the new one -- may remain done; it is invisible except through
+ * gomap_stats().)
+ *
+ * Bad input.  A NULL map, a NULL key (for a key of non-zero size), a NULL
+ * output pointer or an impossible type descriptor is reported as GOMAP_EINVAL
+ * (or NULL); it never crashes.  Read-only calls on a NULL map behave as on an
+ * empty map, as Go's nil map does: gomap_len() is 0, gomap_get() is NULL.
+ * Hints that are negative or too large are treated as 0, as in Go.
+ *
+ * Pointers into the map.  gomap_get() and gomap_assign() return a pointer to
+ * the value stored inside the map.  It stays valid until the next call that
+ * writes to the map (assign, put, delete, clear, free); then it is stale.
+ * Iterators stay valid across writes (see gomap_iter).
+ *
+ * Threads.  A map may be read (get, len, iterate, clone, stats, check) from
+ * many threads at once.  A write (assign, put, delete, clear) must not run at
+ * the same time as any other call on the same map.  gomap detects such misuse
+ * cheaply, as Go does, and calls the fatal handler with one of Go's three
+ * messages: "concurrent map writes", "concurrent map read and map write",
+ * "concurrent map iteration and map write".  Detection is best effort.
+ * For a map that many threads write, use the concurrent map (gomap_sync.h).
+ */
+#ifndef GOMAP_H
+#define GOMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GOMAP_BUILDING) && defined(__GNUC__)
+#define GOMAP_API __attribute__((visibility("default")))
+#else
+#define GOMAP_API
+#endif
+
+#define GOMAP_VERSION_MAJOR 0
+#define GOMAP_VERSION_MINOR 1
+#define GOMAP_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------------- */
+/* Status codes                                                            */
+/* ---------------------------------------------------------------------- */
+
+enum {
+    GOMAP_OK = 0,             /* success */
+    GOMAP_ENOMEM = -1,        /* an allocation failed; the map is unchanged */
+    GOMAP_EINVAL = -2,        /* a bad argument; nothing was done */
+    GOMAP_ECONCURRENT = -3,   /* concurrent misuse detected and the fatal
+                                 handler returned; the map may be corrupt */
+};
+
+/* A static, human-readable name for a status code ("out of memory", ...). */
+GOMAP_API const char *gomap_strerror(int status);
+
+/* ---------------------------------------------------------------------- */
+/* Allocator                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * malloc/free with a context pointer.  alloc must return memory aligned to at
+ * least 16 bytes (as malloc does), or NULL.  free receives the size that was
+ * asked for.  A map calls its allocator only from inside gomap calls on that
+ * map, never from two threads at once for the same map.
+ */
+typedef struct gomap_allocator {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} gomap_allocator;
+
+/* ---------------------------------------------------------------------- */
+/* Type descriptors                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* hash(key, seed): any good 64-bit hash of the key's bytes mixed with seed.
+   Keys that are equal must hash equal for the same seed. */
+typedef uint64_t (*gomap_hash_fn)(const void *key, uint64_t seed);
+/* equal(a, b): true when the two keys are the same key. */
+typedef bool (*gomap_equal_fn)(const void *a, const void *b);
+/* destroy(obj): release what a stored key or value owns.  Called by delete,
+   clear, free, and by put (old value) and key update (old key). */
+typedef void (*gomap_destroy_fn)(void *obj);
+
+/* Key kinds.  A kind other than CUSTOM selects a built-in hash, equality and,
+   for U32, U64 and STR, a fast path without indirect calls. */
+enum gomap_key_kind {
+    GOMAP_KEY_CUSTOM = 0, /* hash and equal from the descriptor */
+    GOMAP_KEY_U32,        /* uint32_t / int32_t (any 4-byte plain key) */
+    GOMAP_KEY_U64,        /* uint64_t / int64_t (any 8-byte plain key) */
+    GOMAP_KEY_U8,         /* uint8_t / int8_t / bool */
+    GOMAP_KEY_U16,        /* uint16_t / int16_t */
+    GOMAP_KEY_F32,        /* float, Go semantics: +0 == -0, NaN != NaN */
+    GOMAP_KEY_F64,        /* double, Go semantics */
+    GOMAP_KEY_STR,        /* gomap_str, bytes borrowed from the caller */
+    GOMAP_KEY_STR_COPY,   /* gomap_str, bytes copied into and owned by the map */
+    GOMAP_KEY_BYTES,      /* fixed-size blob of key_size bytes, memcmp */
+};
+
+/* Type flags. */
+#define GOMAP_F_NONREFLEXIVE 0x1u /* a key may be unequal to itself (NaN) */
+#define GOMAP_F_KEY_UPDATE   0x2u /* overwrite replaces the stored key */
+
+/*
+ * A string key: a view of len bytes at ptr.  With GOMAP_KEY_STR the map stores
+ * the view only: the bytes must stay valid and unchanged while the key is in
+ * the map (as Go, an overwrite stores the new view: GOMAP_F_KEY_UPDATE).  With
+ * GOMAP_KEY_STR_COPY the map copies the bytes on insert and frees its copy on
+ * delete, clear and free; the caller's bytes are needed only during the call.
+ * ptr may be NULL when len is 0.
+ */
+typedef struct gomap_str {
+    const char *ptr;
+    size_t len;
+} gomap_str;
+
+/*
+ * What the map needs to know about keys and values.  gomap_new() copies the
+ * descriptor, so it may live on the stack.  Rules, else GOMAP_EINVAL:
+ *   - alignments are powers of two no larger than 16 (0 means 1);
+ *   - sizes are multiples of their alignment (a size may be 0: a set is a map
+ *     with zero-size values; a zero-size key type has exactly one key);
+ *   - CUSTOM keys need hash and equal;
+ *   - built-in kinds need the matching key_size (BYTES: any size).
+ * Keys or values larger than GOMAP_MAX_INLINE bytes are stored out of line
+ * (the slot holds a pointer to a separate allocation), as Go does.
+ */
+typedef struct gomap_type {
+    size_t key_size, key_align;
+    size_t val_size, val_align;
+    enum gomap_key_kind kind;
+    unsigned flags;            /* GOMAP_F_* */
+    gomap_hash_fn hash;        /* CUSTOM only (built-in kinds ignore it) */
+    gomap_equal_fn equal;      /* CUSTOM only (built-in kinds ignore it) */
+    gomap_destroy_fn key_destroy; /* optional */
+    gomap_destroy_fn val_destroy; /* optional */
+} gomap_type;
+
+#define GOMAP_MAX_INLINE 128
+
+/*
+ * A descriptor for a built-in key kind with values of val_size bytes aligned
+ * to val_align.  key_size is used by GOMAP_KEY_BYTES only (ignored otherwise).
+ * Invalid combinations give a descriptor that gomap_new() rejects.
+ */
+GOMAP_API gomap_type gomap_type_builtin(enum gomap_key_kind kind, size_t key_size,
+                                        size_t val_size, size_t val_align);
+
+/* Convenience: uint64_t -> uint64_t, and gomap_str -> uint64_t. */
+#define GOMAP_TYPE_U64_U64 gomap_type_builtin(GOMAP_KEY_U64, 8, 8, 8)
+#define GOMAP_TYPE_STR_U64 gomap_type_builtin(GOMAP_KEY_STR, 0, 8, 8)
+
+/* Check a descriptor without creating a map: GOMAP_OK or GOMAP_EINVAL. */
+GOMAP_API int gomap_type_check(const gomap_type *t);
+
+/* ---------------------------------------------------------------------- */
+/* Hashing                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The hash used by the built-in kinds, for building custom hash functions.
+ * Seeded twice: by a per-process random key (mixed in internally) and by the
+ * seed argument (gomap passes the per-map seed).  Uses the CPU's AES
+ * instructions when present (checked at run time), else a portable
+ * multiply-mix hash.  Equal inputs hash equal within one process.
+ */
+GOMAP_API uint64_t gomap_hash_bytes(const void *p, size_t n, uint64_t seed);
+GOMAP_API uint64_t gomap_hash_u32(uint32_t x, uint64_t seed);
+GOMAP_API uint64_t gomap_hash_u64(uint64_t x, uint64_t seed);
+
+enum gomap_hash_impl {
+    GOMAP_HASH_AUTO = 0,     /* AES if the CPU has it, else portable */
+    GOMAP_HASH_AES = 1,
+    GOMAP_HASH_PORTABLE = 2,
+};
+
+/*
+ * Choose the hash implementation for the whole process.  Must be called
+ * before any map is created (maps hash with whatever was active when they
+ * were filled).  The environment variable GOMAP_HASH=portable does the same
+ * at start-up.  Returns GOMAP_OK, or GOMAP_EINVAL if AES was asked for and
+ * the CPU lacks it.
+ */
+GOMAP_API int gomap_hash_select(enum gomap_hash_impl impl);
+/* "aes" or "portable": the implementation in use. */
+GOMAP_API const char *gomap_hash_name(void);
+
+/* ---------------------------------------------------------------------- */
+/* The map                                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef struct gomap gomap;
+
+/*
+ * Create a map sized for about hint entries (Go's make(map[K]V, hint)): the
+ * smallest B with hint <= 6.5 * 2^B; no bucket is allocated while B is 0.
+ * A negative or absurd hint counts as 0.  alloc may be NULL (malloc/free);
+ * it is copied.  Returns GOMAP_OK and sets *out, or GOMAP_EINVAL (bad type,
+ * NULL out) or GOMAP_ENOMEM, leaving *out NULL.
+ */
+GOMAP_API int gomap_create(gomap **out, const gomap_type *t, int64_t hint,
+                           const gomap_allocator *alloc);
+/* Shorthands for gomap_create(): NULL on any error. */
+GOMAP_API gomap *gomap_new(const gomap_type *t, int64_t hint);
+GOMAP_API gomap *gomap_new_with(const gomap_type *t, int64_t hint,
+                                const gomap_allocator *alloc);
+
+/* Free the map and everything it owns (calling the destructors).  NULL is a
+   no-op.  No iterator may be used after this. */
+GOMAP_API void gomap_free(gomap *m);
+
+/* Number of entries (NaN keys included).  O(1).  NULL: 0. */
+GOMAP_API size_t gomap_len(const gomap *m);
+
+/*
+ * Look key up.  Returns a pointer to its value inside the map, or NULL when
+ * absent (or m or key is NULL).  For zero-size values a non-NULL pointer to
+ * no bytes is returned on a hit.  Never changes the map; never allocates.
+ */
+GOMAP_API void *gomap_get(const gomap *m, const void *key);
+/* As gomap_get, and also returns the stored key (which may differ in bytes
+   from key: -0.0 vs +0.0, another string view). */
+GOMAP_API void *gomap_get_key(const gomap *m, const void *key, const void **stored_key);
+
+/*
+ * Go's m[key] as an lvalue: find key, inserting it with a zeroed value when
+ * absent, and return a pointer to its value slot, so that
+ *     ++*(int *)gomap_assign(m, &k);
+ * counts.  NULL on GOMAP_ENOMEM/GOMAP_EINVAL (the map unchanged).  The
+ * pointer is valid until the next write to the map.  An insert may start a
+ * grow (and any write may move at most GOMAP_EVACUATE_PER_WRITE old buckets).
+ * On a hit with GOMAP_F_KEY_UPDATE the stored key is replaced by key (the old
+ * one destroyed).  On insert the map takes ownership of the key's contents
+ * (key_destroy will be called on it); on a hit without key update it does
+ * not.
+ */
+GOMAP_API void *gomap_assign(gomap *m, const void *key);
+/* As gomap_assign; *inserted (may be NULL) tells whether the key was new. */
+GOMAP_API void *gomap_assign2(gomap *m, const void *key, bool *inserted);
+
+/*
+ * Store key -> *val (val_size bytes; val may be NULL when val_size is 0).
+ * An existing value is destroyed (val_destroy) and overwritten.  Returns 1
+ * when the key was inserted, 0 when updated, or GOMAP_ENOMEM / GOMAP_EINVAL.
+ */
+GOMAP_API int gomap_put(gomap *m, const void *key, const void *val);
+
+/*
+ * Remove key.  Returns 1 when removed, 0 when absent (including any NaN key),
+ * GOMAP_EINVAL, or GOMAP_ENOMEM in one case only: the key type has a
+ * key_destroy and a live iterator may still read the key, so the key must be
+ * kept in a small allocation until the iterators are done, and that failed.
+ * Even a delete of an absent key advances a grow in progress, as in Go.
+ * When the map becomes empty it gets a new random seed.
+ */
+GOMAP_API int gomap_delete(gomap *m, const void *key);
+
+/*
+ * Remove every entry, NaN keys included, keeping the bucket array (clear does
+ * not shrink, as in Go).  Gives the map a new random seed.  Iterators running
+ * on the map stop returning pre-clear entries (Go 1.24's clearSeq rule).
+ * Returns GOMAP_OK, GOMAP_EINVAL, or GOMAP_ENOMEM (only when iterators are
+ * live and the fresh bucket array they require could not be allocated; the
+ * map is then unchanged).
+ */
+GOMAP_API int gomap_clear(gomap *m);
+
+/*
+ * A new map with the same type, allocator, seed and entries (maps.Clone).
+ * Values and keys are copied bytewise (no deep copy; destructors are shared,
+ * so a clone of a map whose entries own memory is the caller's concern).
+ * GOMAP_KEY_STR_COPY keys are duplicated.  NULL on error.
+ */
+GOMAP_API gomap *gomap_clone(const gomap *m);
+
+/* ---------------------------------------------------------------------- */
+/* Iteration                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Iteration exactly as Go's `for k, v := range m`:
+ *   - the order is random: a random start bucket and in-bucket offset;
+ *   - each entry is produced at most once, even while the map grows;
+ *   - an entry deleted before it is reached is not produced;
+ *   - an entry inserted during iteration may or may not be produced;
+ *   - a value updated before it is reached is produced with its latest value;
+ *   - after gomap_clear(), no entry from before the clear is produced.
+ * Writes to the map between gomap_iter_next() calls are allowed (from the
+ * same thread).  The iterator keeps every old bucket array it may still read
+ * alive (memory it needs is released when the last live iterator is done).
+ *
+ *     gomap_iter it;
+ *     gomap_iter_init(&it, m);
+ *     while (gomap_iter_next(&it)) use(it.key, it.val);
+ *
+ * gomap_iter_next() returns false at the end and then releases the iterator.
+ * An iterator abandoned early must be released with gomap_iter_done(), else
+ * memory retired while it was live is kept until the map is freed.
+ * key and val point into the map and are valid until the next write.
+ */
+typedef struct gomap_iter {
+    const void *key; /* the current key (after gomap_iter_next() is true) */
+    void *val;       /* the current value */
+    /* private */
+    const gomap *map;
+    const void *table;
+    const char *bptr;
+    uint64_t clear_seq;
+    size_t start_bucket, bucket, check_bucket;
+    uint8_t B, offset, i, wrapped, live, pad[3];
+} gomap_iter;
+
+GOMAP_API void gomap_iter_init(gomap_iter *it, const gomap *m);
+GOMAP_API bool gomap_iter_next(gomap_iter *it);
+GOMAP_API void gomap_iter_done(gomap_iter *it);
+
+/* ---------------------------------------------------------------------- */
+/* Introspection                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* Named bounds on incremental work (see src/map.c). */
+#define GOMAP_EVACUATE_PER_WRITE 2  /* old buckets moved by one write, at most */
+#define GOMAP_EVACUATE_SCAN_CAP 1024 /* extra evacuated buckets skipped per advance */
+
+typedef struct gomap_stats {
+    size_t count;            /* entries */
+    unsigned B;              /* log2 of the bucket count */
+    size_t buckets;          /* 2^B */
+    size_t overflow_buckets; /* overflow buckets linked in the current array */
+    size_t noverflow;        /* Go's approximate counter (growth trigger) */
+    bool growing;            /* an old array is being evacuated */
+    bool same_size;          /* the current grow keeps B */
+    size_t old_buckets;      /* buckets in the old array (0 when not growing) */
+    size_t nevacuate;        /* old buckets below this index are evacuated */
+    size_t bytes;            /* bytes held from the allocator, all included */
+    uint64_t seed;           /* the per-map hash seed */
+    /* work counters since creation, for tests and benchmarks */
+    uint64_t grows;              /* grows started (doubling + same-size) */
+    uint64_t same_size_grows;
+    uint64_t evacuated;          /* old buckets evacuated in total */
+    unsigned max_evacuated_per_op; /* most old buckets one write evacuated */
+    unsigned max_scan_per_op;    /* most extra buckets one advance skipped */
+    uint64_t slot_reuses;        /* inserts that took a freed (emptyOne) slot */
+    size_t live_iterators;       /* iterators not yet done */
+    size_t retired_blocks;       /* memory kept alive for live iterators */
+} gomap_stats;
+
+/* Fill *out.  m NULL: all zero. */
+GOMAP_API void gomap_stats_get(const gomap *m, gomap_stats *out);
+
+/*
+ * The invariant checker: walks every bucket and verifies the numbered
+ * invariants I1..In of the design essay in src/map.c.  Returns 0 when all
+ * hold, else the number n of the first invariant found broken, with a
+ * message in msg (if msg is not NULL and msglen > 0).  O(size of the map);
+ * calls the key's hash function.  NULL map: 0.
+ */
+GOMAP_API int gomap_check(const gomap *m, char *msg, size_t msglen);
+
+/* ---------------------------------------------------------------------- */
+/* Concurrent misuse                                                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Called with one of Go's messages when concurrent misuse is detected.
+ * The default prints "gomap: fatal error: <message>" to stderr and aborts.
+ * If a handler returns, the call that detected the misuse returns
+ * GOMAP_ECONCURRENT (or NULL / false); the map may then be corrupt.
+ * Returns the previous handler; NULL restores the default.  Process-wide.
+ */
+typedef void (*gomap_fatal_fn)(const char *message);
+GOMAP_API gomap_fatal_fn gomap_set_fatal_handler(gomap_fatal_fn handler);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GOMAP_H */

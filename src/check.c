@@ -1,0 +1,224 @@
+/*
+ * check.c -- walking every entry, stats, and the invariant checker.
+ *
+ * gomap_check() verifies the invariants I1..I12 stated in the design essay
+ * at the top of map.c and returns the number of the first one it finds
+ * broken.  It reads the whole map, so it is a debugging and testing tool.
+ */
+#include "map_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* ---- walking ---------------------------------------------------------------- */
+
+static void gm_walk_chain(const gomap *m, char *b, gm_entry_fn fn, void *ctx) {
+    for (; b; b = gm_overflow(m, b))
+        for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
+            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, gm_kslot(m, b, i), gm_vslot(m, b, i));
+}
+
+/* Call fn on the key and value SLOTS of every live entry: the ready chains
+   of the current array (I7), then the old chains not yet evacuated. */
+void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
+    if (!m->buckets) return;
+    for (size_t i = 0; i < m->buckets->nbuckets; i++)
+        if (gm_new_bucket_ready(m, i)) gm_walk_chain(m, gm_bucket(m->buckets, i, m->bsize), fn, ctx);
+    if (m->oldbuckets)
+        for (size_t i = 0; i < m->oldbuckets->nbuckets; i++) {
+            char *ob = gm_bucket(m->oldbuckets, i, m->bsize);
+            if (!gm_evacuated(ob)) gm_walk_chain(m, ob, fn, ctx);
+        }
+}
+
+/* ---- stats ------------------------------------------------------------------- */
+
+void gomap_stats_get(const gomap *m, gomap_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!m) return;
+    out->count = m->count;
+    out->B = m->B;
+    out->buckets = (size_t)1 << m->B;
+    out->overflow_buckets = m->buckets ? m->buckets->n_overflow : 0;
+    out->noverflow = m->noverflow;
+    out->growing = m->oldbuckets != NULL;
+    out->same_size = (gm_flags(m) & GM_SAME_SIZE) != 0;
+    out->old_buckets = m->oldbuckets ? m->oldbuckets->nbuckets : 0;
+    out->nevacuate = m->nevacuate;
+    out->bytes = m->bytes;
+    out->seed = m->seed;
+    out->grows = m->grows;
+    out->same_size_grows = m->same_size_grows;
+    out->evacuated = m->evacuated;
+    out->max_evacuated_per_op = m->max_evacuated_per_op;
+    out->max_scan_per_op = m->max_scan_per_op;
+    out->slot_reuses = m->slot_reuses;
+    out->live_iterators = atomic_load(&((gomap *)(uintptr_t)m)->live_iters);
+    out->retired_blocks = m->retired;
+}
+
+/* ---- the checker ------------------------------------------------------------- */
+
+typedef struct gm_checker {
+    const gomap *m;
+    char *msg;
+    size_t msglen;
+    int broken; /* first broken invariant, 0 if none */
+    size_t live;
+    size_t bytes; /* I12: blocks found */
+} gm_checker;
+
+static void gm_fail(gm_checker *c, int inv, const char *fmt, ...) {
+    if (c->broken) return;
+    c->broken = inv;
+    if (c->msg && c->msglen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->msg, c->msglen, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static bool gm_self_equal(const gomap *m, const char *k) {
+    return m->reflexive || gm_key_equal(&m->t, k, k);
+}
+
+/* I3, I2, I9, I12 for one live slot found in chain `index` of table t. */
+static void gm_check_slot(gm_checker *c, const gm_table *t, size_t index, char *b, size_t i) {
+    const gomap *m = c->m;
+    uint8_t th = gm_tophashes(b)[i];
+    const char *k = gm_key(m, b, i);
+    c->live++;
+    if (m->key_indirect) c->bytes += GM_BLOCK_HDR + m->t.key_size;
+    if (m->val_indirect) c->bytes += GM_BLOCK_HDR + m->t.val_size;
+    if (m->str_copy) {
+        gomap_str s;
+        memcpy(&s, k, sizeof s);
+        if (s.len) c->bytes += GM_BLOCK_HDR + s.len;
+        if ((s.len == 0) != (s.ptr == NULL)) gm_fail(c, 12, "copied string with len %zu", s.len);
+    }
+    if (!gm_self_equal(m, k)) return; /* a NaN: random hash, anywhere */
+    uint64_t hash = gm_key_hash(&m->t, k, m->seed);
+    if ((hash & (t->nbuckets - 1)) != index)
+        gm_fail(c, 2, "key in chain %zu belongs to chain %zu (B=%u)", index,
+                (size_t)(hash & (t->nbuckets - 1)), t->B);
+    if (th != gm_tophash(hash))
+        gm_fail(c, 3, "tophash %u, expected %u (chain %zu slot %zu)", th, gm_tophash(hash), index, i);
+    char *v;
+    const char *found = gm_lookup_kv(m, k, &v);
+    if (found != k) gm_fail(c, 9, "lookup of a live key (chain %zu) finds another slot", index);
+}
+
+/* Check one chain: I4 (tombstones), I5 (marks), I11 (zero values), and the
+   live slots.  `old` says whether it is an old chain (marks allowed). */
+static void gm_check_chain(gm_checker *c, const gm_table *t, size_t index, bool old) {
+    const gomap *m = c->m;
+    char *b = gm_bucket(t, index, m->bsize);
+    bool marked = old && gm_evacuated(b);
+    bool seen_rest = false;
+    uint8_t prev = GM_MIN_TOPHASH; /* the previous slot that is not emptyRest */
+    for (; b; b = gm_overflow(m, b)) {
+        for (size_t i = 0; i < GM_BUCKET_SLOTS; i++) {
+            uint8_t th = gm_tophashes(b)[i];
+            bool mark = th > GM_EMPTY_ONE && th < GM_MIN_TOPHASH;
+            if (marked) {
+                if (!mark) gm_fail(c, 5, "evacuated chain %zu has unmarked slot (%u)", index, th);
+                continue;
+            }
+            if (mark) {
+                gm_fail(c, 5, "%s chain %zu: mark %u in a live chain", old ? "old" : "new", index, th);
+                continue;
+            }
+            if (th == GM_EMPTY_REST) {
+                seen_rest = true;
+            } else {
+                if (seen_rest) gm_fail(c, 4, "chain %zu: slot after emptyRest is %u", index, th);
+                prev = th;
+            }
+            if (gm_is_empty(th)) {
+                const char *v = gm_vslot(m, b, i);
+                for (size_t j = 0; j < m->vsz; j++)
+                    if (v[j]) {
+                        gm_fail(c, 11, "chain %zu: empty slot with non-zero value", index);
+                        break;
+                    }
+            } else {
+                gm_check_slot(c, t, index, b, i);
+            }
+        }
+    }
+    if (!marked && prev == GM_EMPTY_ONE) gm_fail(c, 4, "chain %zu ends with emptyOne", index);
+}
+
+/* Bytes of a table with its standalone overflow buckets; counts them. */
+static size_t gm_table_bytes(const gm_table *t, size_t *standalone_linked) {
+    size_t bytes = t->blk.size, n = 0;
+    for (const gm_block *b = t->ovf; b; b = b->next) {
+        bytes += b->size;
+        n++;
+    }
+    for (const gm_block *b = t->spare; b; b = b->next) bytes += b->size;
+    if (standalone_linked) *standalone_linked = n;
+    return bytes;
+}
+
+/* I8: overflow buckets linked into the current array's chains. */
+static void gm_check_overflow(gm_checker *c) {
+    const gomap *m = c->m;
+    const gm_table *t = m->buckets;
+    size_t linked = 0;
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        if (!gm_new_bucket_ready(m, i)) continue;
+        for (char *b = gm_overflow(m, gm_bucket(t, i, m->bsize)); b; b = gm_overflow(m, b)) linked++;
+    }
+    if (linked != t->n_overflow)
+        gm_fail(c, 8, "%zu overflow buckets linked, n_overflow says %zu", linked, t->n_overflow);
+    if (m->B < 16 && m->noverflow != t->n_overflow)
+        gm_fail(c, 8, "noverflow %u != %zu overflow buckets", m->noverflow, t->n_overflow);
+}
+
+/* I6: the growth state. */
+static void gm_check_growth(gm_checker *c) {
+    const gomap *m = c->m;
+    unsigned f = gm_flags(m);
+    if (m->buckets && m->buckets->B != m->B) gm_fail(c, 6, "B %u but array B %u", m->B, m->buckets->B);
+    if (!m->oldbuckets) {
+        if (f & GM_SAME_SIZE) gm_fail(c, 6, "same-size flag while not growing");
+        return;
+    }
+    const gm_table *o = m->oldbuckets;
+    if (m->nevacuate >= o->nbuckets) gm_fail(c, 6, "nevacuate %zu >= %zu", m->nevacuate, o->nbuckets);
+    for (size_t i = 0; i < m->nevacuate && i < o->nbuckets; i++)
+        if (!gm_evacuated(gm_bucket(o, i, m->bsize))) gm_fail(c, 6, "old bucket %zu < nevacuate not evacuated", i);
+    bool same = (f & GM_SAME_SIZE) != 0;
+    if (m->B != o->B + (same ? 0u : 1u)) gm_fail(c, 6, "B %u vs old B %u (same=%d)", m->B, o->B, same);
+}
+
+int gomap_check(const gomap *m, char *msg, size_t msglen) {
+    if (msg && msglen) msg[0] = 0;
+    if (!m) return 0;
+    gm_checker c = {m, msg, msglen, 0, 0, sizeof *m};
+    if (gm_flags(m) & GM_WRITING) gm_fail(&c, 10, "writing flag set outside a write");
+    gm_check_growth(&c);
+    if (m->buckets) {
+        const gm_table *t = m->buckets;
+        for (size_t i = 0; i < t->nbuckets; i++)
+            if (gm_new_bucket_ready(m, i)) gm_check_chain(&c, t, i, false);
+        gm_check_overflow(&c);
+        c.bytes += gm_table_bytes(t, NULL);
+    } else if (m->count) {
+        gm_fail(&c, 1, "count %zu with no buckets", m->count);
+    }
+    if (m->oldbuckets) {
+        const gm_table *o = m->oldbuckets;
+        for (size_t i = 0; i < o->nbuckets; i++) gm_check_chain(&c, o, i, true);
+        c.bytes += gm_table_bytes(o, NULL);
+    }
+    if (c.live != m->count) gm_fail(&c, 1, "count %zu but %zu live slots", m->count, c.live);
+    for (const gm_block *b = m->graveyard; b; b = b->next) c.bytes += b->size;
+    for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next)
+        c.bytes += d->blk.size;
+    if (c.bytes != m->bytes) gm_fail(&c, 12, "bytes %zu but blocks add up to %zu", m->bytes, c.bytes);
+    return c.broken;
+}

@@ -1,0 +1,293 @@
+/*
+ * grow.c -- bucket arrays and incremental growth.
+ *
+ * A grow never moves data when it starts (gm_hash_grow only allocates the new
+ * array); the entries move one old bucket at a time, in gm_grow_work, which
+ * every write calls while a grow is in progress.  Each write evacuates at
+ * most GOMAP_EVACUATE_PER_WRITE old buckets (the one feeding the bucket the
+ * write is about to use, and the one at nevacuate), and each advance of
+ * nevacuate skips at most GOMAP_EVACUATE_SCAN_CAP already-evacuated buckets.
+ * Both bounds are counted in the map's stats and asserted by the tests.
+ *
+ * The same machinery serves both directions of a rebuild: an old array of
+ * 2^oldB buckets is drained bucket by bucket into a new array, entry by entry
+ * placed by its hash.  Doubling uses the X/Y split; same-size growth keeps
+ * every entry in its bucket index, compacting overflow chains.
+ *
+ * Allocation failure: evacuating an old bucket may need overflow buckets in
+ * the new array.  They are reserved before the first entry moves, so an
+ * evacuation either fails with nothing moved or completes.
+ */
+#include "map_internal.h"
+
+_Static_assert(GOMAP_EVACUATE_PER_WRITE == 2, "growWork evacuates two buckets");
+
+/* ---- bucket arrays -------------------------------------------------------- */
+
+/* Allocate an array of 2^B buckets (+ 2^(B-4) preallocated overflow buckets
+   when B >= 4).  The buckets are not zeroed: see gm_table_zero and I7. */
+gm_table *gm_table_new(gomap *m, unsigned B) {
+    size_t n = (size_t)1 << B;
+    size_t extra = B >= 4 ? n >> 4 : 0;
+    size_t head = (sizeof(gm_table) + 63) & ~(size_t)63;
+    if (n + extra > (SIZE_MAX - head - 64) / m->bsize) return NULL;
+    size_t size = head + 64 + (n + extra) * m->bsize;
+    gm_table *t = (gm_table *)m->a.alloc(m->a.ctx, size);
+    if (!t) return NULL;
+    m->bytes += size;
+    memset(t, 0, sizeof *t);
+    t->blk.size = size;
+    t->B = B;
+    t->nbuckets = n;
+    uintptr_t base = (uintptr_t)t + head;
+    t->buckets = (char *)(uintptr_t)((base + 63) & ~(uintptr_t)63);
+    t->pre_next = t->buckets + n * m->bsize;
+    t->pre_end = t->pre_next + extra * m->bsize;
+    return t;
+}
+
+/* Zero every main bucket and forget the overflow buckets (their memory goes
+   back through gm_retire_list: an iterator may still be inside them). */
+void gm_table_zero(gomap *m, gm_table *t) {
+    memset(t->buckets, 0, t->nbuckets * m->bsize);
+    t->pre_next = t->buckets + t->nbuckets * m->bsize;
+    gm_retire_list(m, t->ovf);
+    t->ovf = NULL;
+    t->n_overflow = 0;
+}
+
+/* Retire a whole array: its standalone overflow buckets and itself. */
+void gm_table_retire(gomap *m, gm_table *t) {
+    gm_retire_list(m, t->ovf);
+    gm_retire_list(m, t->spare);
+    t->ovf = t->spare = NULL;
+    gm_retire(m, &t->blk);
+}
+
+static void gm_free_list(gomap *m, gm_block *b) {
+    while (b) {
+        gm_block *next = b->next;
+        gm_block_free(m, b);
+        b = next;
+    }
+}
+
+void gm_table_free(gomap *m, gm_table *t) {
+    gm_free_list(m, t->ovf);
+    gm_free_list(m, t->spare);
+    gm_block_free(m, &t->blk);
+}
+
+/* ---- overflow buckets ----------------------------------------------------- */
+
+/* Overflow buckets available to t without calling the allocator. */
+static size_t gm_overflow_available(const gomap *m, const gm_table *t, size_t want) {
+    size_t n = (size_t)(t->pre_end - t->pre_next) / m->bsize;
+    for (gm_block *s = t->spare; s && n < want; s = s->next) n++;
+    return n;
+}
+
+/* Make sure t can hand out `want` overflow buckets without allocating.
+   Reserved buckets are kept on t->spare (and freed with t) even if unused. */
+static int gm_reserve_overflow(gomap *m, gm_table *t, size_t want) {
+    size_t have = gm_overflow_available(m, t, want);
+    while (have < want) {
+        char *p = (char *)gm_block_alloc(m, m->bsize);
+        if (!p) return GOMAP_ENOMEM;
+        gm_block *blk = (gm_block *)(void *)(p - GM_BLOCK_HDR);
+        blk->next = t->spare;
+        t->spare = blk;
+        have++;
+    }
+    return GOMAP_OK;
+}
+
+/* Go's incrnoverflow: exact below B = 16, then probabilistic, so that the
+   16-bit counter can still approximate 2^B overflow buckets. */
+static void gm_count_overflow(gomap *m) {
+    if (m->B < 16) {
+        m->noverflow++;
+        return;
+    }
+    uint64_t mask = ((uint64_t)1 << (m->B - 15)) - 1;
+    if ((gm_rand64() & mask) == 0) m->noverflow++;
+}
+
+/* Link a fresh, zeroed overflow bucket after b (a bucket of table t) and
+   return it; NULL if memory ran out (then nothing changed).  Takes a
+   preallocated bucket, else a reserved one, else allocates. */
+char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
+    char *ovf;
+    if (t->pre_next < t->pre_end) {
+        ovf = t->pre_next;
+        t->pre_next += m->bsize;
+    } else {
+        gm_block *blk = t->spare;
+        if (blk) {
+            t->spare = blk->next;
+        } else {
+            char *p = (char *)gm_block_alloc(m, m->bsize);
+            if (!p) return NULL;
+            blk = (gm_block *)(void *)(p - GM_BLOCK_HDR);
+        }
+        blk->next = t->ovf;
+        t->ovf = blk;
+        ovf = (char *)blk + GM_BLOCK_HDR;
+    }
+    memset(ovf, 0, m->bsize);
+    t->n_overflow++;
+    if (t == m->buckets) gm_count_overflow(m);
+    gm_set_overflow(m, b, ovf);
+    return ovf;
+}
+
+/* ---- starting a grow -------------------------------------------------------- */
+
+/*
+ * hashGrow: allocate the new array and make the current one old.  Doubles B,
+ * unless the map is not over its load factor, in which case the grow was
+ * triggered by too many overflow buckets and rebuilds at the same size.
+ * Moves no entry.  On failure nothing changed.
+ */
+int gm_hash_grow(gomap *m) {
+    unsigned bigger = gm_over_load(m->count + 1, m->B) ? 1 : 0;
+    gm_table *nt = gm_table_new(m, m->B + bigger);
+    if (!nt) return GOMAP_ENOMEM;
+    unsigned f = gm_flags(m) & ~(unsigned)(GM_ITERATOR | GM_OLD_ITERATOR | GM_SAME_SIZE);
+    if (gm_flags(m) & GM_ITERATOR) f |= GM_OLD_ITERATOR;
+    if (!bigger) f |= GM_SAME_SIZE;
+    gm_set_flags(m, f);
+    m->oldbuckets = m->buckets;
+    m->buckets = nt;
+    m->B += bigger;
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    m->grows++;
+    if (!bigger) m->same_size_grows++;
+    return GOMAP_OK;
+}
+
+/* ---- evacuation ------------------------------------------------------------- */
+
+/* Where evacuated entries of one old bucket go: X (same index) or Y
+   (index + number of old buckets, doubling only). */
+typedef struct gm_dest {
+    char *b;  /* current destination bucket */
+    size_t i; /* next free slot in b */
+} gm_dest;
+
+/* Number of buckets in the chain starting at b. */
+static size_t gm_chain_len(const gomap *m, const char *b) {
+    size_t n = 0;
+    for (; b; b = gm_overflow(m, b)) n++;
+    return n;
+}
+
+/* Finish the grow: the old array is no longer needed. */
+static void gm_grow_done(gomap *m) {
+    gm_table_retire(m, m->oldbuckets);
+    m->oldbuckets = NULL;
+    gm_set_flags(m, gm_flags(m) & ~(unsigned)GM_SAME_SIZE);
+}
+
+/* advanceEvacuationMark: step nevacuate past old buckets that are evacuated,
+   at most GOMAP_EVACUATE_SCAN_CAP steps beyond the first. */
+static void gm_advance_mark(gomap *m, size_t newbit) {
+    m->nevacuate++;
+    size_t stop = m->nevacuate + GOMAP_EVACUATE_SCAN_CAP;
+    if (stop > newbit) stop = newbit;
+    unsigned scanned = 0;
+    while (m->nevacuate != stop &&
+           gm_evacuated(gm_bucket(m->oldbuckets, m->nevacuate, m->bsize))) {
+        m->nevacuate++;
+        scanned++;
+    }
+    if (scanned > m->max_scan_per_op) m->max_scan_per_op = scanned;
+    if (m->nevacuate == newbit) gm_grow_done(m);
+}
+
+/*
+ * Evacuate old bucket `oldbucket` (and its overflow chain) into the new
+ * array.  This is one of the map's hot loops, so it is written out in full.
+ */
+static int gm_evacuate(gomap *m, size_t oldbucket) {
+    gm_table *old = m->oldbuckets, *nt = m->buckets;
+    size_t newbit = old->nbuckets;
+    const size_t bsize = m->bsize;
+    char *ob = gm_bucket(old, oldbucket, bsize);
+    bool same = (gm_flags(m) & GM_SAME_SIZE) != 0;
+
+    if (!gm_evacuated(ob)) {
+        /* An old chain of n buckets holds at most 8n entries, which fill at
+           most n - 1 overflow buckets across X and Y (see the design essay):
+           reserve them first so that nothing below can fail. */
+        if (gm_reserve_overflow(m, nt, gm_chain_len(m, ob) - 1) != GOMAP_OK)
+            return GOMAP_ENOMEM;
+
+        /* The destination buckets are filled in only now (I7): zero them. */
+        gm_dest d[2];
+        d[0].b = gm_bucket(nt, oldbucket, bsize);
+        d[0].i = 0;
+        memset(d[0].b, 0, bsize);
+        if (!same) {
+            d[1].b = gm_bucket(nt, oldbucket + newbit, bsize);
+            d[1].i = 0;
+            memset(d[1].b, 0, bsize);
+        }
+        bool nan_rule = (gm_flags(m) & GM_ITERATOR) && !m->reflexive;
+
+        for (char *b = ob; b; b = gm_overflow(m, b)) {
+            uint8_t *th = gm_tophashes(b);
+            for (size_t i = 0; i < GM_BUCKET_SLOTS; i++) {
+                uint8_t top = th[i];
+                if (gm_is_empty(top)) {            /* nothing to move */
+                    th[i] = GM_EVACUATED_EMPTY;
+                    continue;
+                }
+                size_t useY = 0;
+                if (!same) {
+                    /* Recompute the hash to decide between X and Y. */
+                    const char *k = gm_key(m, b, i);
+                    uint64_t hash = gm_hash_key(m, k, m->path);
+                    if (nan_rule && !gm_key_equal(&m->t, k, k)) {
+                        /* A key unequal to itself (NaN) hashes differently
+                           every time; an iterator must still be able to tell
+                           where it went, so the low bit of its old tophash
+                           decides, and it gets a fresh tophash. */
+                        useY = top & 1;
+                        top = gm_tophash(hash);
+                    } else {
+                        useY = (hash & newbit) != 0;
+                    }
+                }
+                th[i] = (uint8_t)(GM_EVACUATED_X + useY); /* mark the old slot */
+                gm_dest *dst = &d[useY];
+                if (dst->i == GM_BUCKET_SLOTS) {           /* destination full */
+                    dst->b = gm_new_overflow(m, nt, dst->b); /* reserved: cannot fail */
+                    dst->i = 0;
+                }
+                /* Copy tophash, key slot and value slot (pointers when out of line). */
+                gm_tophashes(dst->b)[dst->i] = top;
+                memcpy(gm_kslot(m, dst->b, dst->i), gm_kslot(m, b, i), m->ksz);
+                memcpy(gm_vslot(m, dst->b, dst->i), gm_vslot(m, b, i), m->vsz);
+                dst->i++;
+            }
+        }
+        m->evacuated++;
+        m->op_evacuated++;
+    }
+    if (oldbucket == m->nevacuate) gm_advance_mark(m, newbit);
+    return GOMAP_OK;
+}
+
+/*
+ * growWork: called by every write while growing, with the index of the new
+ * bucket the write is about to use.  Evacuates the old bucket feeding it,
+ * then one more at nevacuate so that the grow always makes progress.
+ */
+int gm_grow_work(gomap *m, size_t bucket) {
+    int rc = gm_evacuate(m, bucket & (gm_old_nbuckets(m) - 1));
+    if (rc == GOMAP_OK && m->oldbuckets) rc = gm_evacuate(m, m->nevacuate);
+    if (m->op_evacuated > m->max_evacuated_per_op) m->max_evacuated_per_op = m->op_evacuated;
+    return rc;
+}

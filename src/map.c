@@ -1,0 +1,826 @@
+/*
+ * map.c -- gomap: Go's classic runtime map, in C.
+ *
+ * This file holds the design essay, the map's life cycle and its four
+ * operations (lookup, assign, delete, clear).  Growth lives in grow.c,
+ * iteration in iter.c, stats and the invariant checker in check.c.
+ *
+ * ========================================================================
+ * Design
+ * ========================================================================
+ *
+ * A map is an array of 2^B buckets.  A key's hash picks its bucket with the
+ * low B bits; the top 8 bits, the "tophash", are kept per slot so that most
+ * non-matching slots are rejected without touching the key.
+ *
+ * A bucket holds 8 slots, laid out as
+ *
+ *     tophash[8] | key[8] | value[8] | overflow pointer
+ *
+ * Keys are packed together, then values, which avoids padding between a key
+ * and its value (uint64 keys with uint8 values waste nothing).  A key or a
+ * value larger than GOMAP_MAX_INLINE (128) bytes is stored out of line: the
+ * slot holds a pointer to a block of its own.  When a bucket's 8 slots are
+ * full, an overflow bucket is chained after it; arrays of B >= 4 come with
+ * 2^(B-4) preallocated overflow buckets.  The chain of a bucket is the
+ * bucket followed by its overflow buckets.
+ *
+ * The tophash byte doubles as the slot's state.  0..4 are reserved marks
+ * (see map_internal.h for one line each): emptyRest, emptyOne, evacuatedX,
+ * evacuatedY, evacuatedEmpty.  A live slot's tophash is the hash's top byte,
+ * moved up by 5 when it would collide with a mark.  emptyRest (0) means "this
+ * slot and every later slot of the chain are empty", so a zeroed bucket is an
+ * empty one and a search stops at the first emptyRest.  emptyOne (1) is a
+ * tombstone: the slot is free but later slots may be live.  Delete writes
+ * emptyOne and then turns a trailing run of emptyOne into emptyRest (I4).
+ * Insert takes the first free slot of the chain, so freed slots are reused.
+ *
+ * Load factor.  The map grows when an insert would make the average load
+ * exceed 6.5 entries per bucket (13/2, ~81% of the slots), or when there are
+ * about as many overflow buckets as buckets (2^min(B,15)): then it rebuilds
+ * at the same size, which compacts chains left sparse by deletes.  Go chose
+ * 6.5 from a measured table of overflow percentage, bytes per entry and
+ * probes per hit and miss; docs/DESIGN.md has our own regenerated table.
+ *
+ * Incremental growth.  A grow allocates the new array (twice as large, or the
+ * same size) and keeps the old one in oldbuckets; no entry moves at that
+ * point.  Every later write first evacuates the old bucket that feeds the
+ * bucket it is about to touch, then the old bucket at nevacuate, so that no
+ * single write moves more than GOMAP_EVACUATE_PER_WRITE (2) old buckets, and
+ * the grow finishes after at most 2^oldB / 1 writes.  nevacuate then skips
+ * over old buckets that were already evacuated, at most
+ * GOMAP_EVACUATE_SCAN_CAP (1024) of them per write.  When a doubling
+ * evacuates old bucket i, each entry goes either to new bucket i ("X") or
+ * i + 2^oldB ("Y"), by bit oldB of its hash; the old slot keeps a mark
+ * evacuatedX/evacuatedY saying where it went.  Reads never move anything:
+ * a lookup during a grow reads the old bucket if it is not yet evacuated,
+ * else the new one.  The new array is not zeroed when allocated: a new
+ * bucket is zeroed just before its old bucket's entries are copied in (I7),
+ * so even a grow to 10^7 entries costs nothing up front.
+ *
+ * Evacuation cannot half-fail.  An old chain of n buckets holds at most 8n
+ * entries, which fill at most n - 1 overflow buckets across X and Y
+ * (ceil(x/8) - 1 + ceil(y/8) - 1 <= (x + y + 14)/8 - 2 < n with x + y <= 8n),
+ * so they are reserved before the first entry moves.
+ *
+ * Keys unequal to themselves.  A NaN key hashes to a random value each time;
+ * it can never be found, updated or deleted, only iterated and cleared.  When
+ * a NaN is evacuated while an iterator may be running, the low bit of its old
+ * tophash picks X or Y, so that the iterator can apply the same rule.
+ *
+ * Iteration (iter.c) starts at a random bucket and a random slot offset, and
+ * walks its snapshot of the bucket array.  If the map has grown since, an
+ * evacuated slot's key is looked up again in the live map, so an entry that
+ * was deleted is skipped and an updated value is seen fresh.  If the
+ * iterator started during a grow, it walks not-yet-evacuated old buckets in
+ * place of new ones, keeping only the entries that will land in the new
+ * bucket it is visiting.  A clear bumps clear_seq; an iterator that sees a
+ * different clear_seq trusts nothing it holds and looks every key up again.
+ *
+ * Memory while iterating.  Go's garbage collector keeps an old bucket array
+ * alive while an iterator holds it.  Here every block the map allocates
+ * carries a small header, and a block that an iterator might still read (an
+ * old array, an overflow bucket dropped by clear, an out-of-line key, copied
+ * string bytes) is "retired" onto the map's graveyard instead of freed while
+ * any iterator is live.  The next write after the last iterator is done
+ * frees the graveyard.  A key destructor whose key an iterator might still
+ * hash is deferred the same way (one small allocation per delete).
+ *
+ * Concurrent misuse.  A writer toggles GM_WRITING on entry and checks it is
+ * still set on exit; readers and iterators check that it is clear.  This is
+ * Go's cheap, best-effort detection, with Go's three messages.
+ *
+ * ------------------------------------------------------------------------
+ * Invariants (checked by gomap_check in check.c; tests name them)
+ * ------------------------------------------------------------------------
+ *
+ *  I1  count is the number of live slots: in every chain of the current
+ *      array that is ready (I7), plus in every old chain not yet evacuated.
+ *  I2  Placement: every live key that equals itself sits in the chain its
+ *      hash selects -- hash & (2^B - 1) in the current array, hash &
+ *      (2^oldB - 1) in the old one.
+ *  I3  Tophash: every live slot's tophash is >= 5 and, for a key equal to
+ *      itself, equals tophash(hash(key)).
+ *  I4  Tombstones (SPEC.md section 8): along every chain, an emptyRest slot
+ *      is followed only by emptyRest slots, and the last slot that is not
+ *      emptyRest is never emptyOne.
+ *  I5  Evacuation marks appear only in the old array, and an old chain is
+ *      either wholly marked (every slot 2, 3 or 4) or not marked at all.
+ *  I6  Growth state: growing iff oldbuckets != NULL; every old bucket below
+ *      nevacuate is evacuated and nevacuate < 2^oldB; a doubling has
+ *      B == oldB + 1, a same-size grow B == oldB and GM_SAME_SIZE, which is
+ *      clear when not growing; B equals the current array's B.
+ *  I7  Readiness: while growing, a bucket of the new array is read or
+ *      written only once the old bucket feeding it is evacuated (it is
+ *      zeroed at that moment); when not growing, every bucket is ready.
+ *  I8  Overflow accounting: the overflow buckets linked into the current
+ *      array's chains number n_overflow, and noverflow equals it while
+ *      B < 16 (above, noverflow is a sampled estimate).
+ *  I9  Uniqueness: looking up any live key that equals itself finds that
+ *      very slot.
+ *  I10 Flags: outside a write, GM_WRITING is clear.
+ *  I11 Empty slots hold zero value bytes, so a reused slot hands out a
+ *      zeroed value (Go issue 25936: delete, then increment).
+ *  I12 Accounting: bytes equals the sum of the sizes of every block the map
+ *      holds (map, arrays, overflow buckets, out-of-line keys and values,
+ *      copied strings, graveyard).
+ */
+#include "map_internal.h"
+
+#include <stdalign.h>
+
+/* ========================================================================
+ * Memory blocks
+ * ======================================================================== */
+
+/* Allocate a block with a retire header; returns the payload or NULL. */
+void *gm_block_alloc(gomap *m, size_t payload) {
+    if (payload > SIZE_MAX - GM_BLOCK_HDR) return NULL;
+    size_t size = GM_BLOCK_HDR + payload;
+    gm_block *blk = (gm_block *)m->a.alloc(m->a.ctx, size);
+    if (!blk) return NULL;
+    blk->next = NULL;
+    blk->size = size;
+    m->bytes += size;
+    return (char *)blk + GM_BLOCK_HDR;
+}
+
+void gm_block_free(gomap *m, gm_block *blk) {
+    m->bytes -= blk->size;
+    m->a.free(m->a.ctx, blk, blk->size);
+}
+
+static bool gm_iterators_live(const gomap *m) {
+    return atomic_load_explicit(&((gomap *)m)->live_iters, memory_order_acquire) != 0;
+}
+
+/* Free blk now, or queue it on the graveyard if an iterator may read it. */
+void gm_retire(gomap *m, gm_block *blk) {
+    if (!gm_iterators_live(m)) {
+        gm_block_free(m, blk);
+        return;
+    }
+    blk->next = m->graveyard;
+    m->graveyard = blk;
+    m->retired++;
+}
+
+void gm_retire_list(gomap *m, gm_block *list) {
+    while (list) {
+        gm_block *next = list->next;
+        gm_retire(m, list);
+        list = next;
+    }
+}
+
+/* Free everything retired, running deferred key destructors. */
+static void gm_drain_all(gomap *m) {
+    while (m->graveyard) {
+        gm_block *b = m->graveyard;
+        m->graveyard = b->next;
+        gm_block_free(m, b);
+    }
+    while (m->deferred) {
+        gm_deferred *d = m->deferred;
+        m->deferred = (gm_deferred *)(void *)d->blk.next;
+        char *keys = (char *)d + sizeof *d;
+        for (size_t i = 0; i < d->nkeys; i++) m->t.key_destroy(keys + i * m->t.key_size);
+        gm_block_free(m, &d->blk);
+    }
+    m->retired = 0;
+}
+
+/* Called at the start of every write: free the graveyard once no iterator
+   is live any more. */
+void gm_drain_graveyard(gomap *m) {
+    if ((m->graveyard || m->deferred) && !gm_iterators_live(m)) gm_drain_all(m);
+}
+
+/* Room for n key copies whose destructor must wait for the iterators. */
+static gm_deferred *gm_deferred_new(gomap *m, size_t n) {
+    if (n > (SIZE_MAX - sizeof(gm_deferred)) / (m->t.key_size ? m->t.key_size : 1)) return NULL;
+    char *p = (char *)gm_block_alloc(m, sizeof(gm_deferred) - GM_BLOCK_HDR + n * m->t.key_size);
+    if (!p) return NULL;
+    gm_deferred *d = (gm_deferred *)(void *)(p - GM_BLOCK_HDR);
+    d->nkeys = 0;
+    return d;
+}
+
+static void gm_deferred_commit(gomap *m, gm_deferred *d) {
+    if (!d) return;
+    if (d->nkeys == 0) {
+        gm_block_free(m, &d->blk);
+        return;
+    }
+    d->blk.next = (gm_block *)m->deferred;
+    m->deferred = d;
+    m->retired++;
+}
+
+/* Does dropping a key now need a deferred destructor call (and so memory)? */
+static bool gm_need_defer(const gomap *m) {
+    return m->t.key_destroy && gm_iterators_live(m);
+}
+
+/* ========================================================================
+ * Releasing what an entry owns
+ * ======================================================================== */
+
+static gm_block *gm_payload_block(const void *payload) {
+    return (gm_block *)(void *)((char *)(uintptr_t)payload - GM_BLOCK_HDR);
+}
+
+/* Drop the key in slot kslot: its destructor (now, or into d when iterators
+   are live), its out-of-line block, its copied bytes.  Zeroes the slot. */
+static void gm_release_key(gomap *m, char *kslot, gm_deferred *d) {
+    char *key = gm_deref(kslot, m->key_indirect);
+    if (m->t.key_destroy) {
+        if (d)
+            memcpy((char *)d + sizeof *d + d->nkeys++ * m->t.key_size, key, m->t.key_size);
+        else
+            m->t.key_destroy(key);
+    }
+    if (m->key_indirect) {
+        gm_retire(m, gm_payload_block(key));
+    } else if (m->str_copy) {
+        gomap_str s;
+        memcpy(&s, kslot, sizeof s);
+        if (s.ptr) gm_retire(m, gm_payload_block(s.ptr));
+    }
+    memset(kslot, 0, m->ksz);
+}
+
+/* Drop the value in slot vslot (destructor, out-of-line block); zeroes it. */
+static void gm_release_val(gomap *m, char *vslot) {
+    char *val = gm_deref(vslot, m->val_indirect);
+    if (m->t.val_destroy) m->t.val_destroy(val);
+    if (m->val_indirect) gm_block_free(m, gm_payload_block(val));
+    memset(vslot, 0, m->vsz);
+}
+
+/* ========================================================================
+ * Creation and destruction
+ * ======================================================================== */
+
+static size_t gm_round_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
+
+/* Work out the bucket layout of the type (see the essay). */
+static void gm_layout(gomap *m) {
+    const gomap_type *t = &m->t;
+    size_t kal = t->key_align ? t->key_align : 1, val = t->val_align ? t->val_align : 1;
+    m->key_indirect = t->key_size > GOMAP_MAX_INLINE;
+    m->val_indirect = t->val_size > GOMAP_MAX_INLINE;
+    if (m->key_indirect) kal = alignof(void *);
+    if (m->val_indirect) val = alignof(void *);
+    m->ksz = m->key_indirect ? sizeof(void *) : t->key_size;
+    m->vsz = m->val_indirect ? sizeof(void *) : t->val_size;
+    m->koff = gm_round_up(GM_BUCKET_SLOTS, kal);
+    m->voff = gm_round_up(m->koff + GM_BUCKET_SLOTS * m->ksz, val);
+    m->ooff = gm_round_up(m->voff + GM_BUCKET_SLOTS * m->vsz, alignof(void *));
+    size_t bal = kal > val ? kal : val;
+    if (bal < alignof(void *)) bal = alignof(void *);
+    m->bsize = gm_round_up(m->ooff + sizeof(void *), bal);
+}
+
+/* The fast path and semantics that a key kind selects. */
+static void gm_select_path(gomap *m) {
+    enum gomap_key_kind k = m->t.kind;
+    m->path = k == GOMAP_KEY_U32   ? GM_PATH_U32
+              : k == GOMAP_KEY_U64 ? GM_PATH_U64
+              : (k == GOMAP_KEY_STR || k == GOMAP_KEY_STR_COPY) ? GM_PATH_STR
+                                                                : GM_PATH_GENERIC;
+    bool flt = k == GOMAP_KEY_F32 || k == GOMAP_KEY_F64;
+    m->reflexive = !flt && !(m->t.flags & GOMAP_F_NONREFLEXIVE);
+    m->key_update = flt || k == GOMAP_KEY_STR || (m->t.flags & GOMAP_F_KEY_UPDATE);
+    m->str_copy = k == GOMAP_KEY_STR_COPY;
+    if (m->str_copy) m->key_update = false; /* the map's own copy is as good */
+}
+
+/* Go's makemap: the smallest B with hint <= 6.5 * 2^B; bogus hints are 0. */
+static unsigned gm_hint_to_B(const gomap *m, int64_t hint) {
+    const int64_t max_bytes = (int64_t)1 << 46;
+    if (hint < 0 || hint > max_bytes / (int64_t)m->bsize) hint = 0;
+    unsigned B = 0;
+    while (gm_over_load((size_t)hint, B)) B++;
+    return B;
+}
+
+int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_allocator *alloc) {
+    if (!out) return GOMAP_EINVAL;
+    *out = NULL;
+    if (gomap_type_check(t) != GOMAP_OK) return GOMAP_EINVAL;
+    if (alloc && (!alloc->alloc || !alloc->free)) return GOMAP_EINVAL;
+    gomap_allocator a = alloc ? *alloc : gm_default_allocator;
+    gomap *m = (gomap *)a.alloc(a.ctx, sizeof *m);
+    if (!m) return GOMAP_ENOMEM;
+    memset(m, 0, sizeof *m);
+    atomic_init(&m->flags, 0);
+    atomic_init(&m->live_iters, 0);
+    m->a = a;
+    m->t = *t;
+    m->bytes = sizeof *m;
+    gm_layout(m);
+    gm_select_path(m);
+    m->seed = gm_rand64();
+    m->B = gm_hint_to_B(m, hint);
+    if (m->B > 0) {
+        /* Allocated now, as Go does; B == 0 waits for the first insert. */
+        m->buckets = gm_table_new(m, m->B);
+        if (!m->buckets) {
+            a.free(a.ctx, m, sizeof *m);
+            return GOMAP_ENOMEM;
+        }
+        gm_table_zero(m, m->buckets);
+    }
+    *out = m;
+    return GOMAP_OK;
+}
+
+gomap *gomap_new(const gomap_type *t, int64_t hint) {
+    gomap *m;
+    return gomap_create(&m, t, hint, NULL) == GOMAP_OK ? m : NULL;
+}
+
+gomap *gomap_new_with(const gomap_type *t, int64_t hint, const gomap_allocator *alloc) {
+    gomap *m;
+    return gomap_create(&m, t, hint, alloc) == GOMAP_OK ? m : NULL;
+}
+
+/* gm_for_each callback context for dropping every entry. */
+typedef struct gm_release_ctx {
+    gomap *m;
+    gm_deferred *d;
+} gm_release_ctx;
+
+static void gm_release_entry(void *ctx, char *kslot, char *vslot) {
+    gm_release_ctx *c = (gm_release_ctx *)ctx;
+    gm_release_key(c->m, kslot, c->d);
+    gm_release_val(c->m, vslot);
+}
+
+void gomap_free(gomap *m) {
+    if (!m) return;
+    /* Live iterators are the caller's error here; ignore them. */
+    atomic_store(&m->live_iters, 0);
+    gm_release_ctx c = {m, NULL};
+    gm_for_each(m, gm_release_entry, &c);
+    if (m->oldbuckets) gm_table_free(m, m->oldbuckets);
+    if (m->buckets) gm_table_free(m, m->buckets);
+    gm_drain_all(m);
+    gomap_allocator a = m->a;
+    a.free(a.ctx, m, sizeof *m);
+}
+
+size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
+
+/* ========================================================================
+ * Writers: entry and exit (concurrent-misuse detection, SPEC.md section 12)
+ * ======================================================================== */
+
+static bool gm_writer_begin(gomap *m) {
+    unsigned f = gm_flags(m);
+    if (GM_UNLIKELY(f & GM_WRITING)) {
+        gm_fatal("concurrent map writes");
+        return false;
+    }
+    gm_set_flags(m, f ^ GM_WRITING);
+    gm_drain_graveyard(m);
+    m->op_evacuated = 0;
+    return true;
+}
+
+static bool gm_writer_end(gomap *m) {
+    unsigned f = gm_flags(m);
+    if (GM_UNLIKELY(!(f & GM_WRITING))) {
+        gm_fatal("concurrent map writes");
+        return false;
+    }
+    gm_set_flags(m, f & ~(unsigned)GM_WRITING);
+    return true;
+}
+
+/* ========================================================================
+ * Lookup -- a hot loop
+ * ======================================================================== */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define GM_SLOT_OF(bits) ((size_t)__builtin_clzll(bits) >> 3)
+#define GM_CLEAR_SLOT(bits) ((bits) & ~(0x8000000000000000ull >> __builtin_clzll(bits)))
+#else
+#define GM_SLOT_OF(bits) ((size_t)__builtin_ctzll(bits) >> 3)
+#define GM_CLEAR_SLOT(bits) ((bits) & ((bits)-1))
+#endif
+
+/* The chain to search for hash: the old bucket while it is not evacuated
+   (it is authoritative until then), else the current one. */
+GM_INLINE char *gm_chain_for(const gomap *m, uint64_t hash) {
+    char *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+    if (GM_UNLIKELY(m->oldbuckets != NULL)) {
+        const gm_table *o = m->oldbuckets;
+        char *ob = gm_bucket(o, hash & (o->nbuckets - 1), m->bsize);
+        if (!gm_evacuated(ob)) b = ob;
+    }
+    return b;
+}
+
+/*
+ * Find key (with hash) and return its bucket, setting *slot; NULL when
+ * absent.  `path` is a constant at every call site, so each key kind gets
+ * its own copy of this loop with the comparison inlined.
+ */
+GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path, size_t *slot) {
+    uint8_t top = gm_tophash(hash);
+    char *b = gm_chain_for(m, hash);
+    do {
+        uint64_t w = gm_tophash_word(b);               /* the 8 tophash bytes */
+        for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
+            size_t i = GM_SLOT_OF(bits);                /* a slot whose tophash matches */
+            if (gm_keys_equal(m, key, gm_key(m, b, i), path)) {
+                *slot = i;
+                return b;
+            }
+        }
+        if (gm_match_byte(w, GM_EMPTY_REST)) return NULL; /* nothing after emptyRest */
+        b = gm_overflow(m, b);                          /* next bucket of the chain */
+    } while (b);
+    return NULL;
+}
+
+/* Shared front half of the readers: NULL map, empty map, misuse. */
+GM_INLINE bool gm_reader_ok(const gomap *m, const void *key) {
+    if (!m || m->count == 0) return false; /* no hashing for an empty map */
+    if (!key && m->t.key_size) return false;
+    if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
+        gm_fatal("concurrent map read and map write");
+        return false;
+    }
+    return true;
+}
+
+GM_INLINE char *gm_get_path(const gomap *m, const void *key, int path, char **kout) {
+    size_t i;
+    char *b = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
+    if (!b) return NULL;
+    if (kout) *kout = gm_key(m, b, i);
+    return gm_val(m, b, i);
+}
+
+static char gm_zero_key[1];
+
+void *gomap_get(const gomap *m, const void *key) {
+    if (!gm_reader_ok(m, key)) return NULL;
+    if (!key) key = gm_zero_key;
+    switch (m->path) {
+    case GM_PATH_U64: return gm_get_path(m, key, GM_PATH_U64, NULL);
+    case GM_PATH_U32: return gm_get_path(m, key, GM_PATH_U32, NULL);
+    case GM_PATH_STR: return gm_get_path(m, key, GM_PATH_STR, NULL);
+    default: return gm_get_path(m, key, GM_PATH_GENERIC, NULL);
+    }
+}
+
+void *gomap_get_key(const gomap *m, const void *key, const void **stored_key) {
+    char *k = NULL;
+    void *v = NULL;
+    if (gm_reader_ok(m, key)) {
+        if (!key) key = gm_zero_key;
+        v = gm_get_path(m, key, GM_PATH_GENERIC, &k);
+    }
+    if (stored_key) *stored_key = v ? k : NULL;
+    return v;
+}
+
+/* Go's mapaccessK, for the iterator: no misuse check (the iterator did it). */
+char *gm_lookup_kv(const gomap *m, const void *key, char **val_out) {
+    char *k = NULL;
+    if (m->count == 0) return NULL;
+    char *v = gm_get_path(m, key, GM_PATH_GENERIC, &k);
+    if (!v) return NULL;
+    *val_out = v;
+    return k;
+}
+
+/* ========================================================================
+ * Assign -- a hot loop
+ * ======================================================================== */
+
+/* What an insert must allocate before it changes anything. */
+typedef struct gm_newkey {
+    char *kblk; /* out-of-line key block */
+    char *sblk; /* copied string bytes */
+    char *vblk; /* out-of-line value block */
+} gm_newkey;
+
+static int gm_newkey_alloc(gomap *m, const void *key, gm_newkey *nk) {
+    memset(nk, 0, sizeof *nk);
+    if (m->key_indirect && !(nk->kblk = (char *)gm_block_alloc(m, m->t.key_size))) goto fail;
+    if (m->str_copy) {
+        const gomap_str *s = (const gomap_str *)key;
+        if (s->len && !(nk->sblk = (char *)gm_block_alloc(m, s->len))) goto fail;
+    }
+    if (m->val_indirect) {
+        if (!(nk->vblk = (char *)gm_block_alloc(m, m->t.val_size))) goto fail;
+        memset(nk->vblk, 0, m->t.val_size);
+    }
+    return GOMAP_OK;
+fail:
+    if (nk->kblk) gm_block_free(m, gm_payload_block(nk->kblk));
+    if (nk->sblk) gm_block_free(m, gm_payload_block(nk->sblk));
+    return GOMAP_ENOMEM;
+}
+
+static void gm_newkey_free(gomap *m, gm_newkey *nk) {
+    if (nk->kblk) gm_block_free(m, gm_payload_block(nk->kblk));
+    if (nk->sblk) gm_block_free(m, gm_payload_block(nk->sblk));
+    if (nk->vblk) gm_block_free(m, gm_payload_block(nk->vblk));
+}
+
+/* Store a new key (and an out-of-line value block) into slot i of b. */
+static void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_newkey *nk) {
+    char *kslot = gm_kslot(m, b, i);
+    if (m->key_indirect) {
+        memcpy(nk->kblk, key, m->t.key_size);
+        memcpy(kslot, &nk->kblk, sizeof nk->kblk);
+    } else if (m->str_copy) {
+        gomap_str s = *(const gomap_str *)key;
+        if (s.len) memcpy(nk->sblk, s.ptr, s.len);
+        s.ptr = s.len ? nk->sblk : NULL;
+        memcpy(kslot, &s, sizeof s);
+    } else {
+        memcpy(kslot, key, m->ksz);
+    }
+    if (m->val_indirect) memcpy(gm_vslot(m, b, i), &nk->vblk, sizeof nk->vblk);
+}
+
+/* Overwrite a stored key with an equal one (floats: -0 for +0; borrowed
+   strings: the new view).  The old key's destructor runs, deferred if an
+   iterator may still hash it. */
+static int gm_key_update(gomap *m, char *b, size_t i, const void *key) {
+    char *stored = gm_key(m, b, i);
+    if (m->t.key_destroy) {
+        gm_deferred *d = NULL;
+        if (gm_need_defer(m) && !(d = gm_deferred_new(m, 1))) return GOMAP_ENOMEM;
+        if (d) {
+            memcpy((char *)d + sizeof *d, stored, m->t.key_size);
+            d->nkeys = 1;
+            gm_deferred_commit(m, d);
+        } else {
+            m->t.key_destroy(stored);
+        }
+    }
+    memcpy(stored, key, m->t.key_size);
+    return GOMAP_OK;
+}
+
+/*
+ * Go's mapassign.  Returns the value slot for key, inserting it (zeroed)
+ * when absent; NULL with *err set on failure, the map's entries unchanged.
+ */
+GM_INLINE char *gm_assign(gomap *m, const void *key, bool *inserted, int *err, int path) {
+    uint64_t hash = gm_hash_key(m, key, path); /* before the write starts */
+    if (!gm_writer_begin(m)) {
+        *err = GOMAP_ECONCURRENT;
+        return NULL;
+    }
+    char *val = NULL;
+    *err = GOMAP_ENOMEM;
+    if (GM_UNLIKELY(!m->buckets)) {                 /* first insert, B == 0 */
+        if (!(m->buckets = gm_table_new(m, 0))) goto out;
+        gm_table_zero(m, m->buckets);
+    }
+    uint8_t top = gm_tophash(hash);
+again:;
+    size_t bucket = hash & gm_mask(m->B);
+    if (m->oldbuckets && gm_grow_work(m, bucket) != GOMAP_OK) goto out;
+    gm_table *t = m->buckets;
+    char *b = gm_bucket(t, bucket, m->bsize), *last = b;
+    char *ins_b = NULL;                             /* first free slot seen */
+    size_t ins_i = 0;
+    for (; b; last = b, b = gm_overflow(m, b)) {
+        uint64_t w = gm_tophash_word(b);
+        for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
+            size_t i = GM_SLOT_OF(bits);            /* tophash matches: compare keys */
+            if (!gm_keys_equal(m, key, gm_key(m, b, i), path)) continue;
+            if (m->key_update && gm_key_update(m, b, i, key) != GOMAP_OK) goto out;
+            val = gm_val(m, b, i);                  /* an update */
+            *inserted = false;
+            goto out;
+        }
+        uint64_t rest = gm_match_byte(w, GM_EMPTY_REST);
+        if (!ins_b) {                               /* remember the first free slot */
+            uint64_t free_slots = rest | gm_match_byte(w, GM_EMPTY_ONE);
+            if (free_slots) {
+                ins_b = b;
+                ins_i = GM_SLOT_OF(free_slots);
+            }
+        }
+        if (rest) break;                            /* the rest of the chain is empty */
+    }
+
+    /* The key is absent.  Start a grow if this insert would overload the map
+       (not while growing, and not if this write already evacuated buckets:
+       the bound of GOMAP_EVACUATE_PER_WRITE holds per write). */
+    if (!m->oldbuckets && m->op_evacuated == 0 &&
+        (gm_over_load(m->count + 1, m->B) || gm_too_many_overflow(m->noverflow, m->B))) {
+        if (gm_hash_grow(m) != GOMAP_OK) goto out;
+        goto again;
+    }
+    gm_newkey nk;
+    if (gm_newkey_alloc(m, key, &nk) != GOMAP_OK) goto out;
+    if (!ins_b) {                                   /* chain full: add a bucket */
+        if (!(ins_b = gm_new_overflow(m, t, last))) {
+            gm_newkey_free(m, &nk);
+            goto out;
+        }
+        ins_i = 0;
+    }
+    uint8_t *th = gm_tophashes(ins_b);
+    if (th[ins_i] == GM_EMPTY_ONE) m->slot_reuses++;
+    gm_store_new(m, ins_b, ins_i, key, &nk);
+    th[ins_i] = top;
+    m->count++;
+    val = gm_val(m, ins_b, ins_i);
+    *inserted = true;
+out:
+    if (val) *err = GOMAP_OK;
+    if (!gm_writer_end(m)) {
+        *err = GOMAP_ECONCURRENT;
+        return NULL;
+    }
+    return val;
+}
+
+static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err) {
+    if (!m || (!key && m->t.key_size)) {
+        *err = GOMAP_EINVAL;
+        return NULL;
+    }
+    if (!key) key = gm_zero_key;
+    switch (m->path) {
+    case GM_PATH_U64: return gm_assign(m, key, inserted, err, GM_PATH_U64);
+    case GM_PATH_U32: return gm_assign(m, key, inserted, err, GM_PATH_U32);
+    case GM_PATH_STR: return gm_assign(m, key, inserted, err, GM_PATH_STR);
+    default: return gm_assign(m, key, inserted, err, GM_PATH_GENERIC);
+    }
+}
+
+void *gomap_assign(gomap *m, const void *key) {
+    bool ins;
+    int err;
+    return gm_assign_any(m, key, &ins, &err);
+}
+
+void *gomap_assign2(gomap *m, const void *key, bool *inserted) {
+    bool ins = false;
+    int err;
+    void *v = gm_assign_any(m, key, &ins, &err);
+    if (inserted) *inserted = v && ins;
+    return v;
+}
+
+int gomap_put(gomap *m, const void *key, const void *val) {
+    if (m && m->t.val_size && !val) return GOMAP_EINVAL;
+    bool ins = false;
+    int err;
+    char *slot = gm_assign_any(m, key, &ins, &err);
+    if (!slot) return err;
+    if (!ins && m->t.val_destroy) m->t.val_destroy(slot);
+    if (m->t.val_size) memcpy(slot, val, m->t.val_size);
+    return ins ? 1 : 0;
+}
+
+/* ========================================================================
+ * Delete
+ * ======================================================================== */
+
+/* After slot i of b became emptyOne: if nothing live follows it in the
+   chain, turn the trailing run of emptyOne into emptyRest, walking back
+   towards the chain head (I4). */
+static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i) {
+    if (i == GM_BUCKET_SLOTS - 1) {
+        char *o = gm_overflow(m, b);
+        if (o && gm_tophashes(o)[0] != GM_EMPTY_REST) return;
+    } else if (gm_tophashes(b)[i + 1] != GM_EMPTY_REST) {
+        return;
+    }
+    for (;;) {
+        gm_tophashes(b)[i] = GM_EMPTY_REST;
+        if (i == 0) {
+            if (b == head) return;                  /* reached the chain head */
+            char *c = b;                            /* find the previous bucket */
+            for (b = head; gm_overflow(m, b) != c; b = gm_overflow(m, b)) {}
+            i = GM_BUCKET_SLOTS - 1;
+        } else {
+            i--;
+        }
+        if (gm_tophashes(b)[i] != GM_EMPTY_ONE) return;
+    }
+}
+
+int gomap_delete(gomap *m, const void *key) {
+    if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
+    if (m->count == 0) return 0;
+    if (!key) key = gm_zero_key;
+    uint64_t hash = gm_hash_key(m, key, GM_PATH_GENERIC);
+    if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
+    int rc = 0;
+    gm_deferred *d = NULL;
+    if (gm_need_defer(m) && !(d = gm_deferred_new(m, 1))) {
+        rc = GOMAP_ENOMEM;
+        goto out;
+    }
+    size_t bucket = hash & gm_mask(m->B);
+    /* Even an absent key makes a grow progress.  If that needs memory that
+       is not there, delete in place in the unevacuated old bucket instead. */
+    if (m->oldbuckets) (void)gm_grow_work(m, bucket);
+    char *head = gm_chain_for(m, hash);
+    uint8_t top = gm_tophash(hash);
+    for (char *b = head; b; b = gm_overflow(m, b)) {
+        uint64_t w = gm_tophash_word(b);
+        for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
+            size_t i = GM_SLOT_OF(bits);
+            if (!gm_keys_equal(m, key, gm_key(m, b, i), GM_PATH_GENERIC)) continue;
+            gm_release_key(m, gm_kslot(m, b, i), d);
+            gm_release_val(m, gm_vslot(m, b, i));
+            gm_tophashes(b)[i] = GM_EMPTY_ONE;
+            gm_collapse_tombstones(m, head, b, i);
+            if (--m->count == 0) m->seed = gm_rand64(); /* Go issue 25237 */
+            rc = 1;
+            goto out;
+        }
+        if (gm_match_byte(w, GM_EMPTY_REST)) break;
+    }
+out:
+    gm_deferred_commit(m, d);
+    if (!gm_writer_end(m)) return GOMAP_ECONCURRENT;
+    return rc;
+}
+
+/* ========================================================================
+ * Clear and clone
+ * ======================================================================== */
+
+int gomap_clear(gomap *m) {
+    if (!m) return GOMAP_EINVAL;
+    if (m->count == 0) return GOMAP_OK;
+    if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
+    gm_release_ctx c = {m, NULL};
+    if (gm_need_defer(m) && !(c.d = gm_deferred_new(m, m->count))) {
+        gm_writer_end(m);
+        return GOMAP_ENOMEM;
+    }
+    gm_for_each(m, gm_release_entry, &c);
+    gm_deferred_commit(m, c.d);
+    if (m->oldbuckets) gm_table_retire(m, m->oldbuckets);
+    m->oldbuckets = NULL;
+    gm_table_zero(m, m->buckets);
+    gm_set_flags(m, gm_flags(m) & ~(unsigned)GM_SAME_SIZE);
+    m->nevacuate = 0;
+    m->noverflow = 0;
+    m->count = 0;
+    m->seed = gm_rand64();
+    m->clear_seq++; /* iterators: trust nothing from before (Go issue 70189) */
+    if (!gm_writer_end(m)) return GOMAP_ECONCURRENT;
+    return GOMAP_OK;
+}
+
+typedef struct gm_clone_ctx {
+    const gomap *src;
+    gomap *dst;
+    bool failed;
+} gm_clone_ctx;
+
+static void gm_clone_entry(void *ctx, char *kslot, char *vslot) {
+    gm_clone_ctx *c = (gm_clone_ctx *)ctx;
+    if (c->failed) return;
+    bool ins;
+    int err;
+    const gomap *s = c->src;
+    char *v = gm_assign_any(c->dst, gm_deref(kslot, s->key_indirect), &ins, &err);
+    if (!v) {
+        c->failed = true;
+        return;
+    }
+    memcpy(v, gm_deref(vslot, s->val_indirect), s->t.val_size);
+}
+
+gomap *gomap_clone(const gomap *m) {
+    if (!m || m->t.key_destroy || m->t.val_destroy) return NULL;
+    if (gm_flags(m) & GM_WRITING) {
+        gm_fatal("concurrent map clone and map write");
+        return NULL;
+    }
+    /* Size for the entries, but no more than the source's own array holds
+       at its load factor (Go issue 69110). */
+    size_t hint = m->count;
+    if (gm_over_load(hint, m->B)) hint = (size_t)GM_LOAD_NUM * (((size_t)1 << m->B) / GM_LOAD_DEN);
+    gomap *dst;
+    if (gomap_create(&dst, &m->t, (int64_t)hint, &m->a) != GOMAP_OK) return NULL;
+    dst->seed = m->seed;
+    gm_clone_ctx c = {m, dst, false};
+    gm_for_each(m, gm_clone_entry, &c);
+    if (c.failed) {
+        gomap_free(dst);
+        return NULL;
+    }
+    return dst;
+}

@@ -1,0 +1,292 @@
+/*
+ * map_internal.h -- the map's data structures, constants and small helpers,
+ * shared by map.c (operations), grow.c (growth), iter.c (iteration) and
+ * check.c (stats and the invariant checker).  The design essay is at the top
+ * of map.c; invariants are referred to there as I1..I9.
+ */
+#ifndef GOMAP_MAP_INTERNAL_H
+#define GOMAP_MAP_INTERNAL_H
+
+#include "internal.h"
+
+#include <stdatomic.h>
+
+/* ---- constants (SPEC.md section 1) ---------------------------------------- */
+
+enum {
+    GM_BUCKET_BITS = 3,
+    GM_BUCKET_SLOTS = 1 << GM_BUCKET_BITS, /* slots per bucket */
+    GM_LOAD_NUM = 13,                       /* load factor 13/2 = 6.5 */
+    GM_LOAD_DEN = 2,
+};
+
+/* Slot states kept in the tophash byte.  Values >= GM_MIN_TOPHASH mean the
+   slot is live and hold the top 8 bits of the key's hash. */
+enum {
+    GM_EMPTY_REST = 0,      /* empty, and so is every later slot of the chain */
+    GM_EMPTY_ONE = 1,       /* empty (a tombstone: later slots may be live) */
+    GM_EVACUATED_X = 2,     /* live when evacuated; moved to the X (low) half */
+    GM_EVACUATED_Y = 3,     /* live when evacuated; moved to the Y (high) half */
+    GM_EVACUATED_EMPTY = 4, /* empty when its bucket was evacuated */
+    GM_MIN_TOPHASH = 5,     /* smallest tophash of a live slot */
+};
+_Static_assert(GM_EVACUATED_Y == GM_EVACUATED_X + 1, "Y must follow X");
+_Static_assert((GM_EVACUATED_X ^ 1) == GM_EVACUATED_Y, "X and Y differ in the low bit");
+_Static_assert(GM_EMPTY_REST == 0, "a zeroed bucket must read as all emptyRest");
+
+/* Map flags (gomap.flags, an atomic byte: iterators set theirs concurrently). */
+enum {
+    GM_ITERATOR = 1,     /* an iterator may be using the current array */
+    GM_OLD_ITERATOR = 2, /* an iterator may be using the old array */
+    GM_WRITING = 4,      /* a writer is inside a write operation */
+    GM_SAME_SIZE = 8,    /* the grow in progress keeps the same B */
+};
+
+/* Key handling selected once per map from the descriptor's kind. */
+enum gm_path {
+    GM_PATH_U32,     /* 4-byte keys compared as integers, inline hash */
+    GM_PATH_U64,     /* 8-byte keys compared as integers, inline hash */
+    GM_PATH_STR,     /* gomap_str keys: length, then pointer, then bytes */
+    GM_PATH_GENERIC, /* everything else: gm_key_hash / gm_key_equal */
+};
+
+/* The iterator's "no bucket filter" marker (Go's noCheck). */
+#define GM_NO_CHECK SIZE_MAX
+
+/* ---- memory blocks ---------------------------------------------------------- */
+
+/*
+ * Every allocation the map makes (bucket arrays, standalone overflow buckets,
+ * out-of-line keys and values, copied string bytes) starts with this header.
+ * It lets a block be "retired" -- queued on the map's graveyard instead of
+ * freed while an iterator may still read it -- without allocating.
+ */
+typedef struct gm_block {
+    struct gm_block *next;
+    size_t size; /* bytes asked of the allocator, header included */
+} gm_block;
+#define GM_BLOCK_HDR ((size_t)16)
+_Static_assert(sizeof(gm_block) <= GM_BLOCK_HDR, "header fits its slot");
+
+/* A key destructor call that must wait for live iterators: the keys are kept
+   bytewise in the block after this header. */
+typedef struct gm_deferred {
+    gm_block blk;
+    size_t nkeys;
+} gm_deferred;
+
+/* ---- bucket arrays ------------------------------------------------------------ */
+
+/*
+ * One bucket array ("table") of 2^B buckets, followed in the same allocation
+ * by 2^(B-4) preallocated overflow buckets when B >= 4.  Buckets are NOT
+ * zeroed when the array is allocated: a bucket of a new array is zeroed when
+ * the old bucket that feeds it is evacuated (I7), so that allocating a huge
+ * array costs nothing up front.
+ */
+typedef struct gm_table {
+    gm_block blk;        /* the whole allocation */
+    unsigned B;
+    size_t nbuckets;     /* 2^B */
+    char *buckets;       /* 64-byte aligned */
+    char *pre_next;      /* next unused preallocated overflow bucket */
+    char *pre_end;       /* end of the preallocated overflow buckets */
+    gm_block *ovf;       /* standalone overflow buckets linked into chains */
+    gm_block *spare;     /* standalone overflow buckets reserved, not yet used */
+    size_t n_overflow;   /* overflow buckets linked into chains (exact) */
+} gm_table;
+
+/* ---- the map ------------------------------------------------------------------ */
+
+struct gomap {
+    size_t count;            /* live entries */
+    atomic_uchar flags;      /* GM_ITERATOR | GM_OLD_ITERATOR | GM_WRITING | GM_SAME_SIZE */
+    uint8_t path;            /* enum gm_path */
+    uint16_t noverflow;      /* approximate overflow-bucket count (Go's) */
+    unsigned B;              /* log2 of the number of buckets */
+    uint64_t seed;           /* per-map hash seed */
+    gm_table *buckets;       /* current array; NULL until the first insert if B == 0 */
+    gm_table *oldbuckets;    /* array being evacuated; NULL when not growing */
+    size_t nevacuate;        /* old buckets below this index are evacuated */
+    uint64_t clear_seq;      /* bumped by every clear; iterators compare it */
+
+    /* bucket layout, from the type */
+    size_t ksz, vsz;         /* bytes per key / value slot (pointer if indirect) */
+    size_t koff, voff, ooff; /* offsets of keys, values, overflow pointer */
+    size_t bsize;            /* bytes per bucket */
+    bool key_indirect;      /* keys stored out of line */
+    bool val_indirect;              /* values stored out of line */
+    bool key_update;         /* GOMAP_F_KEY_UPDATE (strings, floats) */
+    bool reflexive;          /* every key equals itself (no NaN-like keys) */
+    bool str_copy;           /* GOMAP_KEY_STR_COPY: the map owns string bytes */
+    gomap_type t;
+    gomap_allocator a;
+
+    /* memory kept for iterators */
+    atomic_size_t live_iters; /* iterators initialised and not yet done */
+    gm_block *graveyard;      /* retired blocks, freed when no iterator is live */
+    gm_deferred *deferred;    /* key destructor calls waiting for iterators */
+    size_t retired;           /* blocks on the graveyard + deferred */
+
+    /* accounting and work counters (reported by gomap_stats_get) */
+    size_t bytes;
+    uint64_t grows, same_size_grows, evacuated, slot_reuses;
+    unsigned op_evacuated, max_evacuated_per_op, max_scan_per_op;
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+GM_INLINE unsigned gm_flags(const gomap *m) {
+    return atomic_load_explicit(&((gomap *)m)->flags, memory_order_relaxed);
+}
+GM_INLINE void gm_set_flags(gomap *m, unsigned f) {
+    atomic_store_explicit(&m->flags, (unsigned char)f, memory_order_relaxed);
+}
+
+GM_INLINE size_t gm_mask(unsigned B) { return ((size_t)1 << B) - 1; }
+
+/* Top 8 bits of the hash, moved past the reserved marks. */
+GM_INLINE uint8_t gm_tophash(uint64_t hash) {
+    uint8_t top = (uint8_t)(hash >> 56);
+    return top < GM_MIN_TOPHASH ? (uint8_t)(top + GM_MIN_TOPHASH) : top;
+}
+GM_INLINE bool gm_is_empty(uint8_t th) { return th <= GM_EMPTY_ONE; }
+
+/* Load factor check: more than 8 entries and more than 6.5 per bucket. */
+GM_INLINE bool gm_over_load(size_t count, unsigned B) {
+    if (count <= GM_BUCKET_SLOTS) return false;
+    if (B >= 58) return false;
+    return count > (size_t)GM_LOAD_NUM * (((size_t)1 << B) / GM_LOAD_DEN);
+}
+
+/* "About as many overflow buckets as regular buckets" (capped at 2^15). */
+GM_INLINE bool gm_too_many_overflow(uint16_t noverflow, unsigned B) {
+    unsigned b = B > 15 ? 15 : B;
+    return noverflow >= (1u << b);
+}
+
+GM_INLINE uint8_t *gm_tophashes(const char *b) { return (uint8_t *)(uintptr_t)b; }
+GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
+    return t->buckets + i * bsize;
+}
+GM_INLINE char *gm_overflow(const gomap *m, const char *b) {
+    char *o;
+    memcpy(&o, b + m->ooff, sizeof o);
+    return o;
+}
+GM_INLINE void gm_set_overflow(const gomap *m, char *b, char *o) {
+    memcpy(b + m->ooff, &o, sizeof o);
+}
+/* The key / value slot i of bucket b (the slot itself, not what it points to). */
+GM_INLINE char *gm_kslot(const gomap *m, const char *b, size_t i) {
+    return (char *)(uintptr_t)b + m->koff + i * m->ksz;
+}
+GM_INLINE char *gm_vslot(const gomap *m, const char *b, size_t i) {
+    return (char *)(uintptr_t)b + m->voff + i * m->vsz;
+}
+/* The key / value itself: through the pointer when stored out of line. */
+GM_INLINE char *gm_deref(char *slot, bool indirect) {
+    if (indirect) {
+        char *p;
+        memcpy(&p, slot, sizeof p);
+        return p;
+    }
+    return slot;
+}
+GM_INLINE char *gm_key(const gomap *m, const char *b, size_t i) {
+    return gm_deref(gm_kslot(m, b, i), m->key_indirect);
+}
+GM_INLINE char *gm_val(const gomap *m, const char *b, size_t i) {
+    return gm_deref(gm_vslot(m, b, i), m->val_indirect);
+}
+
+/* A bucket is evacuated when its first slot carries an evacuation mark. */
+GM_INLINE bool gm_evacuated(const char *b) {
+    uint8_t th = gm_tophashes(b)[0];
+    return th > GM_EMPTY_ONE && th < GM_MIN_TOPHASH;
+}
+
+GM_INLINE size_t gm_old_nbuckets(const gomap *m) { return m->oldbuckets->nbuckets; }
+
+/* Is bucket i of the current array filled in?  While growing, a new bucket
+   is valid only once the old bucket feeding it has been evacuated (I7). */
+GM_INLINE bool gm_new_bucket_ready(const gomap *m, size_t i) {
+    if (!m->oldbuckets) return true;
+    const gm_table *o = m->oldbuckets;
+    return gm_evacuated(gm_bucket(o, i & (o->nbuckets - 1), m->bsize));
+}
+
+/* Exact byte match of the 8 tophash bytes against top: bit 7 of byte i is
+   set iff tophash[i] == top (no false positives). */
+GM_INLINE uint64_t gm_match_byte(uint64_t word, uint8_t top) {
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
+    uint64_t x = word ^ (0x0101010101010101ull * top);
+    uint64_t y = (x & lo7) + lo7;
+    return ~(y | x | lo7);
+}
+GM_INLINE uint64_t gm_tophash_word(const char *b) {
+    uint64_t w;
+    memcpy(&w, b, 8);
+    return w;
+}
+
+/* ---- hashing a key ------------------------------------------------------------ */
+
+GM_INLINE uint64_t gm_hash_key(const gomap *m, const void *key, int path) {
+    if (path == GM_PATH_U64) {
+        uint64_t k;
+        memcpy(&k, key, 8);
+        return gm_hash_u64(k, m->seed);
+    }
+    if (path == GM_PATH_U32) {
+        uint32_t k;
+        memcpy(&k, key, 4);
+        return gm_hash_u32(k, m->seed);
+    }
+    if (path == GM_PATH_STR) {
+        const gomap_str *s = (const gomap_str *)key;
+        return gm_hash_bytes(s->ptr, s->len, m->seed);
+    }
+    return gm_key_hash(&m->t, key, m->seed);
+}
+
+/* Are the key argument and a stored key (already dereferenced) equal? */
+GM_INLINE bool gm_keys_equal(const gomap *m, const void *key, const char *stored, int path) {
+    if (path == GM_PATH_U64) return memcmp(key, stored, 8) == 0;
+    if (path == GM_PATH_U32) return memcmp(key, stored, 4) == 0;
+    if (path == GM_PATH_STR) {
+        const gomap_str *a = (const gomap_str *)key;
+        gomap_str b;
+        memcpy(&b, stored, sizeof b);
+        return a->len == b.len &&
+               (a->ptr == b.ptr || a->len == 0 || memcmp(a->ptr, b.ptr, a->len) == 0);
+    }
+    return gm_key_equal(&m->t, key, stored);
+}
+
+/* ---- shared between the map's files ------------------------------------------ */
+
+/* memory (map.c) */
+GM_HIDDEN void *gm_block_alloc(gomap *m, size_t payload);
+GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
+GM_HIDDEN void gm_retire(gomap *m, gm_block *blk);
+GM_HIDDEN void gm_retire_list(gomap *m, gm_block *list);
+GM_HIDDEN void gm_drain_graveyard(gomap *m);
+
+/* lookup for the iterator: key and value pointers of key's entry, or NULL */
+GM_HIDDEN char *gm_lookup_kv(const gomap *m, const void *key, char **val_out);
+
+/* growth (grow.c) */
+GM_HIDDEN gm_table *gm_table_new(gomap *m, unsigned B);
+GM_HIDDEN void gm_table_zero(gomap *m, gm_table *t);
+GM_HIDDEN void gm_table_retire(gomap *m, gm_table *t);
+GM_HIDDEN void gm_table_free(gomap *m, gm_table *t);
+GM_HIDDEN char *gm_new_overflow(gomap *m, gm_table *t, char *b);
+GM_HIDDEN int gm_hash_grow(gomap *m);
+GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
+
+/* walking every live entry (check.c): fn(ctx, key, value) */
+typedef void (*gm_entry_fn)(void *ctx, char *key, char *val);
+GM_HIDDEN void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx);
+
+#endif
