@@ -69,6 +69,9 @@ typedef struct gm_checker {
     size_t bytes; /* I12: blocks found */
 } gm_checker;
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
 static void gm_fail(gm_checker *c, int inv, const char *fmt, ...) {
     if (c->broken) return;
     c->broken = inv;
