@@ -431,6 +431,7 @@ GM_INLINE char *gm_chain_for(const gomap *m, uint64_t hash) {
 GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path, size_t *slot) {
     uint8_t top = gm_tophash(hash);
     char *b = gm_chain_for(m, hash);
+    gm_prefetch_bucket(m, b);
     do {
         uint64_t w = gm_tophash_word(b);               /* the 8 tophash bytes */
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
@@ -593,6 +594,7 @@ again:;
     if (m->oldbuckets && gm_grow_work(m, bucket) != GOMAP_OK) goto out;
     gm_table *t = m->buckets;
     char *b = gm_bucket(t, bucket, m->bsize), *last = b;
+    gm_prefetch_bucket(m, b);
     char *ins_b = NULL;                             /* first free slot seen */
     size_t ins_i = 0;
     for (; b; last = b, b = gm_overflow(m, b)) {
@@ -733,6 +735,7 @@ int gomap_delete(gomap *m, const void *key) {
        is not there, delete in place in the unevacuated old bucket instead. */
     if (m->oldbuckets) (void)gm_grow_work(m, bucket);
     char *head = gm_chain_for(m, hash);
+    gm_prefetch_bucket(m, head);
     uint8_t top = gm_tophash(hash);
     for (char *b = head; b; b = gm_overflow(m, b)) {
         uint64_t w = gm_tophash_word(b);

@@ -169,6 +169,17 @@ GM_INLINE uint8_t *gm_tophashes(const char *b) { return (uint8_t *)(uintptr_t)b;
 GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
     return t->buckets + i * bsize;
 }
+/* Ask for every cache line of bucket b at once: a bucket of u64 -> u64 spans
+   three lines, and fetching them in parallel turns three memory latencies
+   into about one. */
+GM_INLINE void gm_prefetch_bucket(const gomap *m, const char *b) {
+#if defined(__GNUC__)
+    for (size_t off = 64; off < m->bsize + 63; off += 64) __builtin_prefetch(b + off);
+#else
+    (void)m;
+    (void)b;
+#endif
+}
 GM_INLINE char *gm_overflow(const gomap *m, const char *b) {
     char *o;
     memcpy(&o, b + m->ooff, sizeof o);
