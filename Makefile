@@ -2,7 +2,7 @@
 # builds and runs the whole suite four ways (gcc, clang, gcc with
 # AddressSanitizer + UndefinedBehaviorSanitizer, gcc with ThreadSanitizer
 # for the threaded tests).  The sanitizer builds use gcc, whose runtimes
-# (libasan8, libubsan1, libtsan2) come with gcc itself on Debian..  Warnings are errors in every build.
+# (libasan8, libubsan1, libtsan2) come with gcc itself on Debian.  Warnings are errors in every build.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST = ctest --output-on-failure -j $(JOBS)
 
