@@ -35,6 +35,10 @@ GM_HIDDEN extern const gomap_allocator gm_default_allocator;
    (getrandom), re-seeded in a child after fork.  Not for cryptography. */
 GM_HIDDEN uint64_t gm_rand64(void);
 
+/* Fill buf with n bytes from the OS (getrandom, /dev/urandom, or as a last
+   resort a mix of clocks and addresses).  Never fails. */
+GM_HIDDEN void gm_os_random(void *buf, size_t n);
+
 /* ---- hashing (src/hash.c) ------------------------------------------------ */
 
 /* The built-in hash functions, as selected by gomap_hash_select().  These are
