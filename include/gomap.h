@@ -242,8 +242,9 @@ GOMAP_API size_t gomap_len(const gomap *m);
  * no bytes is returned on a hit.  Never changes the map; never allocates.
  */
 GOMAP_API void *gomap_get(const gomap *m, const void *key);
-/* As gomap_get, and also returns the stored key (which may differ in bytes
-   from key: -0.0 vs +0.0, another string view). */
+/* As gomap_get, and also sets *stored_key to the stored key (which may
+   differ in bytes from key: -0.0 vs +0.0, another string view), or to NULL
+   on a miss.  stored_key must not be NULL (else NULL is returned). */
 GOMAP_API void *gomap_get_key(const gomap *m, const void *key, const void **stored_key);
 
 /*
@@ -311,7 +312,9 @@ GOMAP_API gomap *gomap_clone(const gomap *m);
  *   - after gomap_clear(), no entry from before the clear is produced.
  * Writes to the map between gomap_iter_next() calls are allowed (from the
  * same thread).  The iterator keeps every old bucket array it may still read
- * alive (memory it needs is released when the last live iterator is done).
+ * alive: the map frees such memory when the last live iterator is done (in
+ * that call, which may then also run key destructors that were deferred for
+ * the iterators' sake), or at the next write.
  *
  *     gomap_iter it;
  *     gomap_iter_init(&it, m);

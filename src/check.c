@@ -46,7 +46,7 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->same_size = (gm_flags(m) & GM_SAME_SIZE) != 0;
     out->old_buckets = m->oldbuckets ? m->oldbuckets->nbuckets : 0;
     out->nevacuate = m->nevacuate;
-    out->bytes = m->bytes;
+    out->bytes = gm_count(&m->bytes);
     out->seed = m->seed;
     out->grows = m->grows;
     out->same_size_grows = m->same_size_grows;
@@ -55,7 +55,7 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->max_scan_per_op = m->max_scan_per_op;
     out->slot_reuses = m->slot_reuses;
     out->live_iterators = atomic_load(&((gomap *)(uintptr_t)m)->live_iters);
-    out->retired_blocks = m->retired;
+    out->retired_blocks = gm_count(&m->retired);
 }
 
 /* ---- the checker ------------------------------------------------------------- */
@@ -219,9 +219,14 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
         c.bytes += gm_table_bytes(o, NULL);
     }
     if (c.live != m->count) gm_fail(&c, 1, "count %zu but %zu live slots", m->count, c.live);
+    /* The graveyard may be being freed by a finishing iterator: wait. */
+    atomic_bool *draining = &((gomap *)(uintptr_t)m)->draining;
+    while (atomic_exchange_explicit(draining, true, memory_order_acquire)) {}
     for (const gm_block *b = m->graveyard; b; b = b->next) c.bytes += b->size;
     for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next)
         c.bytes += d->blk.size;
-    if (c.bytes != m->bytes) gm_fail(&c, 12, "bytes %zu but blocks add up to %zu", m->bytes, c.bytes);
+    size_t bytes = gm_count(&m->bytes);
+    atomic_store_explicit(draining, false, memory_order_release);
+    if (c.bytes != bytes) gm_fail(&c, 12, "bytes %zu but blocks add up to %zu", bytes, c.bytes);
     return c.broken;
 }

@@ -34,7 +34,7 @@ gm_table *gm_table_new(gomap *m, unsigned B) {
     size_t size = head + 64 + (n + extra) * m->bsize;
     gm_table *t = (gm_table *)m->a.alloc(m->a.ctx, size);
     if (!t) return NULL;
-    m->bytes += size;
+    gm_count_add(&m->bytes, size);
     memset(t, 0, sizeof *t);
     t->blk.size = size;
     t->B = B;

@@ -48,7 +48,8 @@ void gomap_iter_done(gomap_iter *it) {
     if (!it || !it->live) return;
     it->live = 0;
     gomap *mm = (gomap *)(uintptr_t)it->map;
-    atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel);
+    if (atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel) == 1)
+        gm_drain_after_iteration(mm); /* the last one frees what it kept */
 }
 
 /* During a doubling, does the old-bucket entry with key k and tophash th

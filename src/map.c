@@ -141,12 +141,12 @@ void *gm_block_alloc(gomap *m, size_t payload) {
     if (!blk) return NULL;
     blk->next = NULL;
     blk->size = size;
-    m->bytes += size;
+    gm_count_add(&m->bytes, size);
     return (char *)blk + GM_BLOCK_HDR;
 }
 
 void gm_block_free(gomap *m, gm_block *blk) {
-    m->bytes -= blk->size;
+    gm_count_sub(&m->bytes, blk->size);
     m->a.free(m->a.ctx, blk, blk->size);
 }
 
@@ -162,7 +162,7 @@ void gm_retire(gomap *m, gm_block *blk) {
     }
     blk->next = m->graveyard;
     m->graveyard = blk;
-    m->retired++;
+    gm_count_add(&m->retired, 1);
 }
 
 void gm_retire_list(gomap *m, gm_block *list) {
@@ -187,13 +187,25 @@ static void gm_drain_all(gomap *m) {
         for (size_t i = 0; i < d->nkeys; i++) m->t.key_destroy(keys + i * m->t.key_size);
         gm_block_free(m, &d->blk);
     }
-    m->retired = 0;
+    atomic_store_explicit(&m->retired, 0, memory_order_relaxed);
 }
 
 /* Called at the start of every write: free the graveyard once no iterator
    is live any more. */
 void gm_drain_graveyard(gomap *m) {
     if ((m->graveyard || m->deferred) && !gm_iterators_live(m)) gm_drain_all(m);
+}
+
+/*
+ * Called by the iterator that was the last live one.  Other threads may be
+ * reading (or finishing iterators) at the same time, but no write can run:
+ * one thread at a time wins `draining` and frees; new iterators never read
+ * retired blocks, since they start on the current array.
+ */
+void gm_drain_after_iteration(gomap *m) {
+    if (atomic_exchange_explicit(&m->draining, true, memory_order_acquire)) return;
+    if (!gm_iterators_live(m)) gm_drain_all(m);
+    atomic_store_explicit(&m->draining, false, memory_order_release);
 }
 
 /* Room for n key copies whose destructor must wait for the iterators. */
@@ -214,7 +226,7 @@ static void gm_deferred_commit(gomap *m, gm_deferred *d) {
     }
     d->blk.next = (gm_block *)m->deferred;
     m->deferred = d;
-    m->retired++;
+    gm_count_add(&m->retired, 1);
 }
 
 /* Does dropping a key now need a deferred destructor call (and so memory)? */
@@ -316,9 +328,11 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
     memset(m, 0, sizeof *m);
     atomic_init(&m->flags, 0);
     atomic_init(&m->live_iters, 0);
+    atomic_init(&m->retired, 0);
+    atomic_init(&m->draining, false);
+    atomic_init(&m->bytes, sizeof *m);
     m->a = a;
     m->t = *t;
-    m->bytes = sizeof *m;
     gm_layout(m);
     gm_select_path(m);
     m->seed = gm_rand64();
@@ -482,7 +496,7 @@ void *gomap_get(const gomap *m, const void *key) {
 void *gomap_get_key(const gomap *m, const void *key, const void **stored_key) {
     char *k = NULL;
     void *v = NULL;
-    if (gm_reader_ok(m, key)) {
+    if (stored_key && gm_reader_ok(m, key)) {
         if (!key) key = gm_zero_key;
         v = gm_get_path(m, key, GM_PATH_GENERIC, &k);
     }

@@ -126,15 +126,28 @@ struct gomap {
     atomic_size_t live_iters; /* iterators initialised and not yet done */
     gm_block *graveyard;      /* retired blocks, freed when no iterator is live */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
-    size_t retired;           /* blocks on the graveyard + deferred */
+    atomic_size_t retired;    /* blocks on the graveyard + deferred */
+    atomic_bool draining;     /* someone is freeing the graveyard */
 
     /* accounting and work counters (reported by gomap_stats_get) */
-    size_t bytes;
+    atomic_size_t bytes;      /* atomic: the last iterator's done may free */
     uint64_t grows, same_size_grows, evacuated, slot_reuses;
     unsigned op_evacuated, max_evacuated_per_op, max_scan_per_op;
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
+
+/* bytes and retired change in writers and in the gomap_iter_done that frees
+   the graveyard; readers (stats) may look at any time. */
+GM_INLINE void gm_count_add(atomic_size_t *c, size_t d) {
+    atomic_fetch_add_explicit(c, d, memory_order_relaxed);
+}
+GM_INLINE void gm_count_sub(atomic_size_t *c, size_t d) {
+    atomic_fetch_sub_explicit(c, d, memory_order_relaxed);
+}
+GM_INLINE size_t gm_count(const atomic_size_t *c) {
+    return atomic_load_explicit((atomic_size_t *)(uintptr_t)c, memory_order_relaxed);
+}
 
 GM_INLINE unsigned gm_flags(const gomap *m) {
     return atomic_load_explicit(&((gomap *)m)->flags, memory_order_relaxed);
@@ -283,6 +296,7 @@ GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_retire(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_retire_list(gomap *m, gm_block *list);
 GM_HIDDEN void gm_drain_graveyard(gomap *m);
+GM_HIDDEN void gm_drain_after_iteration(gomap *m);
 
 /* lookup for the iterator: key and value pointers of key's entry, or NULL */
 GM_HIDDEN char *gm_lookup_kv(const gomap *m, const void *key, char **val_out);
