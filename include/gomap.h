@@ -332,7 +332,7 @@ typedef struct gomap_iter {
     const gomap *map;
     const void *table;
     const char *bptr;
-    uint64_t clear_seq;
+    uint64_t clear_seq, step_seq;
     size_t start_bucket, bucket, check_bucket;
     uint8_t B, offset, i, wrapped, live, pad[3];
 } gomap_iter;

@@ -39,7 +39,7 @@ void gomap_iter_init(gomap_iter *it, const gomap *m) {
     it->start_bucket = (size_t)(r & gm_mask(t->B));
     it->offset = (uint8_t)((r >> t->B) & (GM_BUCKET_SLOTS - 1));
     it->bucket = it->start_bucket;
-    it->clear_seq = m->clear_seq;
+    it->clear_seq = it->step_seq = m->clear_seq;
     it->check_bucket = GM_NO_CHECK;
     it->live = 1;
 }
@@ -66,9 +66,12 @@ static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
     const gm_table *t = (const gm_table *)it->table;
     const char *b = gm_bucket(t, it->bucket, m->bsize);
     it->check_bucket = GM_NO_CHECK;
-    if (m->oldbuckets && it->B == m->B) {
+    if (m->oldbuckets && it->table == m->buckets) {
         /* Started during this grow: until the old bucket is evacuated, the
-           new bucket is not filled in; walk the old one and filter. */
+           new bucket is not filled in; walk the old one and filter.  (Go
+           tests it.B == h.B; comparing the arrays is the same test made
+           exact: after a clear and same-size grows, another array of the
+           same B may be current.) */
         const gm_table *o = m->oldbuckets;
         const char *ob = gm_bucket(o, it->bucket & (o->nbuckets - 1), m->bsize);
         if (!gm_evacuated(ob)) {
@@ -96,6 +99,14 @@ bool gomap_iter_next(gomap_iter *it) {
         return false;
     }
     const char *b = it->bptr;
+    if (GM_UNLIKELY(it->step_seq != m->clear_seq)) {
+        /* A clear since the last step.  The chain we were in may be stale
+           memory (dropped overflow buckets) or be refilled with entries that
+           another chain will produce: leave it.  What it held after the clear
+           was inserted during iteration, which Go lets us skip. */
+        it->step_seq = m->clear_seq;
+        b = NULL;
+    }
     for (;;) {
         if (!b) {                                      /* start the next bucket index */
             if (it->bucket == it->start_bucket && it->wrapped) break;
