@@ -248,6 +248,16 @@ GOMAP_API void *gomap_get(const gomap *m, const void *key);
 GOMAP_API void *gomap_get_key(const gomap *m, const void *key, const void **stored_key);
 
 /*
+ * Look up n keys at once: vals[i] = gomap_get(m, key i), where key i is at
+ * (const char *)keys + i * key_size (an array of keys).  Hashes a batch of
+ * keys, prefetches all their buckets, then probes, so that the cache misses
+ * of the batch overlap; much faster than n calls on a map larger than the
+ * cache.  Returns the number of keys found, or 0 with every vals[i] NULL if
+ * m, keys (n > 0, key_size > 0) or vals is NULL.  Never changes the map.
+ */
+GOMAP_API size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals);
+
+/*
  * Go's m[key] as an lvalue: find key, inserting it with a zeroed value when
  * absent, and return a pointer to its value slot, so that
  *     ++*(int *)gomap_assign(m, &k);
@@ -292,9 +302,11 @@ GOMAP_API int gomap_clear(gomap *m);
 
 /*
  * A new map with the same type, allocator, seed and entries (maps.Clone).
- * Values and keys are copied bytewise (no deep copy; destructors are shared,
- * so a clone of a map whose entries own memory is the caller's concern).
- * GOMAP_KEY_STR_COPY keys are duplicated.  NULL on error.
+ * Keys and values are copied bytewise; GOMAP_KEY_STR_COPY keys and
+ * out-of-line keys and values get copies of their own.  Returns NULL when
+ * memory runs out (nothing leaks), when m is NULL, and when the type has a
+ * key_destroy or val_destroy: a bytewise copy would make both maps destroy
+ * the same resources, so such maps must be copied by the caller.
  */
 GOMAP_API gomap *gomap_clone(const gomap *m);
 

@@ -15,10 +15,10 @@
 static void gm_walk_chain(const gomap *m, char *b, gm_entry_fn fn, void *ctx) {
     for (; b; b = gm_overflow(m, b))
         for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
-            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, gm_kslot(m, b, i), gm_vslot(m, b, i));
+            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, b, i);
 }
 
-/* Call fn on the key and value SLOTS of every live entry: the ready chains
+/* Call fn on (bucket, slot) of every live entry: the ready chains
    of the current array (I7), then the old chains not yet evacuated. */
 void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
     if (!m->buckets) return;
@@ -26,8 +26,7 @@ void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
         if (gm_new_bucket_ready(m, i)) gm_walk_chain(m, gm_bucket(m->buckets, i, m->bsize), fn, ctx);
     if (m->oldbuckets)
         for (size_t i = 0; i < m->oldbuckets->nbuckets; i++) {
-            char *ob = gm_bucket(m->oldbuckets, i, m->bsize);
-            if (!gm_evacuated(ob)) gm_walk_chain(m, ob, fn, ctx);
+            if (!gm_old_evacuated(m, i)) gm_walk_chain(m, gm_bucket(m->oldbuckets, i, m->bsize), fn, ctx);
         }
 }
 
@@ -154,15 +153,11 @@ static void gm_check_chain(gm_checker *c, const gm_table *t, size_t index, bool 
     if (!marked && prev == GM_EMPTY_ONE) gm_fail(c, 4, "chain %zu ends with emptyOne", index);
 }
 
-/* Bytes of a table with its standalone overflow buckets; counts them. */
-static size_t gm_table_bytes(const gm_table *t, size_t *standalone_linked) {
-    size_t bytes = t->blk.size, n = 0;
-    for (const gm_block *b = t->ovf; b; b = b->next) {
-        bytes += b->size;
-        n++;
-    }
+/* Bytes held by a table: header, bucket memory, spare and linked
+   standalone overflow buckets. */
+static size_t gm_table_bytes(const gomap *m, const gm_table *t) {
+    size_t bytes = t->blk.size + t->mem_size + t->standalone * (GM_BLOCK_HDR + m->bsize);
     for (const gm_block *b = t->spare; b; b = b->next) bytes += b->size;
-    if (standalone_linked) *standalone_linked = n;
     return bytes;
 }
 
@@ -170,11 +165,16 @@ static size_t gm_table_bytes(const gm_table *t, size_t *standalone_linked) {
 static void gm_check_overflow(gm_checker *c) {
     const gomap *m = c->m;
     const gm_table *t = m->buckets;
-    size_t linked = 0;
+    size_t linked = 0, standalone = 0;
     for (size_t i = 0; i < t->nbuckets; i++) {
         if (!gm_new_bucket_ready(m, i)) continue;
-        for (char *b = gm_overflow(m, gm_bucket(t, i, m->bsize)); b; b = gm_overflow(m, b)) linked++;
+        for (char *b = gm_overflow(m, gm_bucket(t, i, m->bsize)); b; b = gm_overflow(m, b)) {
+            linked++;
+            standalone += b < t->mem || b >= t->mem + t->mem_size;
+        }
     }
+    if (standalone != t->standalone)
+        gm_fail(c, 8, "%zu standalone overflow buckets linked, counted %zu", standalone, t->standalone);
     if (linked != t->n_overflow)
         gm_fail(c, 8, "%zu overflow buckets linked, n_overflow says %zu", linked, t->n_overflow);
     if (m->B < 16 && m->noverflow != t->n_overflow)
@@ -209,20 +209,23 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
         for (size_t i = 0; i < t->nbuckets; i++)
             if (gm_new_bucket_ready(m, i)) gm_check_chain(&c, t, i, false);
         gm_check_overflow(&c);
-        c.bytes += gm_table_bytes(t, NULL);
+        c.bytes += gm_table_bytes(m, t);
     } else if (m->count) {
         gm_fail(&c, 1, "count %zu with no buckets", m->count);
     }
     if (m->oldbuckets) {
         const gm_table *o = m->oldbuckets;
         for (size_t i = 0; i < o->nbuckets; i++) gm_check_chain(&c, o, i, true);
-        c.bytes += gm_table_bytes(o, NULL);
+        c.bytes += gm_table_bytes(m, o);
     }
     if (c.live != m->count) gm_fail(&c, 1, "count %zu but %zu live slots", m->count, c.live);
     /* The graveyard may be being freed by a finishing iterator: wait. */
     atomic_bool *draining = &((gomap *)(uintptr_t)m)->draining;
     while (atomic_exchange_explicit(draining, true, memory_order_acquire)) {}
     for (const gm_block *b = m->graveyard; b; b = b->next) c.bytes += b->size;
+    for (const gm_table *t = m->dead_tables; t; t = (const gm_table *)(const void *)t->blk.next)
+        c.bytes += gm_table_bytes(m, t);
+    for (const gm_region *r = m->releasing; r; r = r->next) c.bytes += r->size - r->done;
     for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next)
         c.bytes += d->blk.size;
     size_t bytes = gm_count(&m->bytes);

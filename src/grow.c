@@ -20,7 +20,95 @@
  */
 #include "map_internal.h"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#define GM_HAVE_MMAP 1
+#endif
+
 _Static_assert(GOMAP_EVACUATE_PER_WRITE == 2, "growWork evacuates two buckets");
+
+/* ---- bucket memory ------------------------------------------------------- */
+
+static size_t gm_page_size(void) {
+#if defined(GM_HAVE_MMAP)
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+#else
+    return 4096;
+#endif
+}
+
+/* Get the bucket memory of t: mmap for big arrays of default-allocator maps,
+   else the map's allocator. */
+static bool gm_mem_alloc(gomap *m, gm_table *t, size_t size) {
+#if defined(GM_HAVE_MMAP)
+    if (size >= GM_MAP_MIN && m->a.alloc == gm_default_allocator.alloc) {
+        size_t page = gm_page_size();
+        size = (size + page - 1) & ~(page - 1);
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return false;
+        t->mem = (char *)p;
+        t->mem_size = size;
+        t->mapped = true;
+        gm_count_add(&m->bytes, size);
+        return true;
+    }
+#endif
+    t->mem = (char *)m->a.alloc(m->a.ctx, size);
+    if (!t->mem) return false;
+    t->mem_size = size;
+    t->mapped = false;
+    gm_count_add(&m->bytes, size);
+    return true;
+}
+
+/* Give dead bucket memory back: through the allocator at once, or, for an
+   mmap region, onto the release queue that gm_release_some drains a bounded
+   amount per write. */
+static void gm_mem_free(gomap *m, gm_table *t) {
+#if defined(GM_HAVE_MMAP)
+    if (t->mapped) {
+        size_t page = gm_page_size();
+        gm_region *r = (gm_region *)(void *)(t->mem + t->mem_size - page);
+        r->base = t->mem;
+        r->size = t->mem_size;
+        r->done = 0;
+        r->next = m->releasing;
+        m->releasing = r;
+        return;
+    }
+#endif
+    gm_count_sub(&m->bytes, t->mem_size);
+    m->a.free(m->a.ctx, t->mem, t->mem_size);
+}
+
+/* Unmap up to `budget` bytes of dead regions (SIZE_MAX: all of them). */
+void gm_release_some(gomap *m, size_t budget) {
+#if defined(GM_HAVE_MMAP)
+    size_t page = gm_page_size();
+    while (m->releasing && budget) {
+        gm_region *r = m->releasing;
+        size_t left = r->size - r->done;
+        if (left <= page) { /* only the page holding the node is left */
+            m->releasing = r->next;
+            munmap(r->base + r->done, left);
+            gm_count_sub(&m->bytes, left);
+            budget = budget > left ? budget - left : 0;
+            continue;
+        }
+        size_t step = left - page;
+        if (step > budget) step = budget < page ? page : budget & ~(page - 1);
+        munmap(r->base + r->done, step);
+        r->done += step;
+        gm_count_sub(&m->bytes, step);
+        budget = budget > step ? budget - step : 0;
+    }
+#else
+    (void)m;
+    (void)budget;
+#endif
+}
 
 /* ---- bucket arrays -------------------------------------------------------- */
 
@@ -29,52 +117,96 @@ _Static_assert(GOMAP_EVACUATE_PER_WRITE == 2, "growWork evacuates two buckets");
 gm_table *gm_table_new(gomap *m, unsigned B) {
     size_t n = (size_t)1 << B;
     size_t extra = B >= 4 ? n >> 4 : 0;
-    size_t head = (sizeof(gm_table) + 63) & ~(size_t)63;
-    if (n + extra > (SIZE_MAX - head - 64) / m->bsize) return NULL;
-    size_t size = head + 64 + (n + extra) * m->bsize;
-    gm_table *t = (gm_table *)m->a.alloc(m->a.ctx, size);
-    if (!t) return NULL;
-    gm_count_add(&m->bytes, size);
+    if (n + extra > (SIZE_MAX - 64) / m->bsize) return NULL;
+    char *hp = (char *)gm_block_alloc(m, sizeof(gm_table) - GM_BLOCK_HDR);
+    if (!hp) return NULL;
+    gm_table *t = (gm_table *)(void *)(hp - GM_BLOCK_HDR);
+    size_t hdr_size = t->blk.size;
     memset(t, 0, sizeof *t);
-    t->blk.size = size;
+    t->blk.size = hdr_size;
+    if (!gm_mem_alloc(m, t, 64 + (n + extra) * m->bsize)) {
+        gm_block_free(m, &t->blk);
+        return NULL;
+    }
     t->B = B;
     t->nbuckets = n;
-    uintptr_t base = (uintptr_t)t + head;
-    t->buckets = (char *)(uintptr_t)((base + 63) & ~(uintptr_t)63);
+    t->buckets = (char *)(uintptr_t)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
     t->pre_next = t->buckets + n * m->bsize;
     t->pre_end = t->pre_next + extra * m->bsize;
     return t;
 }
 
-/* Zero every main bucket and forget the overflow buckets (their memory goes
-   back through gm_retire_list: an iterator may still be inside them). */
-void gm_table_zero(gomap *m, gm_table *t) {
-    memset(t->buckets, 0, t->nbuckets * m->bsize);
-    t->pre_next = t->buckets + t->nbuckets * m->bsize;
-    gm_retire_list(m, t->ovf);
-    t->ovf = NULL;
-    t->n_overflow = 0;
+static bool gm_is_standalone(const gm_table *t, const char *b) {
+    return b < t->mem || b >= t->mem + t->mem_size;
 }
 
-/* Retire a whole array: its standalone overflow buckets and itself. */
-void gm_table_retire(gomap *m, gm_table *t) {
-    gm_retire_list(m, t->ovf);
-    gm_retire_list(m, t->spare);
-    t->ovf = t->spare = NULL;
-    gm_retire(m, &t->blk);
+/* Drop the standalone overflow buckets of the chain at b (they are not part
+   of t's memory) through `drop`, and unlink them.  Returns how many. */
+static size_t gm_drop_chain_overflow(gomap *m, gm_table *t, char *b, void (*drop)(gomap *, gm_block *)) {
+    size_t n = 0;
+    char *o = gm_overflow(m, b);
+    gm_set_overflow(m, b, NULL);
+    while (o) {
+        char *next = gm_overflow(m, o);
+        if (gm_is_standalone(t, o)) {
+            drop(m, (gm_block *)(void *)(o - GM_BLOCK_HDR));
+            n++;
+        }
+        o = next;
+    }
+    return n;
 }
 
-static void gm_free_list(gomap *m, gm_block *b) {
-    while (b) {
-        gm_block *next = b->next;
-        gm_block_free(m, b);
-        b = next;
+/* Drop every standalone overflow bucket linked into t's chains.  `ready`
+   says which chains are valid (a new array's unready buckets hold garbage);
+   NULL means all.  Cheap when t has none (the usual case after a grow, which
+   frees them chain by chain as it evacuates). */
+static void gm_drop_all_overflow(gomap *m, gm_table *t, bool (*ready)(const gomap *, size_t),
+                                 void (*drop)(gomap *, gm_block *)) {
+    for (size_t i = 0; i < t->nbuckets && t->standalone; i++) {
+        if (ready && !ready(m, i)) continue;
+        t->standalone -= gm_drop_chain_overflow(m, t, gm_bucket(t, i, m->bsize), drop);
+    }
+    t->standalone = 0;
+}
+
+static void gm_drop_spares(gomap *m, gm_table *t, void (*drop)(gomap *, gm_block *)) {
+    while (t->spare) {
+        gm_block *b = t->spare;
+        t->spare = b->next;
+        drop(m, b);
     }
 }
 
+/* Zero every main bucket and forget the overflow buckets (their memory goes
+   back through gm_retire: an iterator may still be inside them).  t is the
+   current array; while growing only its ready chains are walked. */
+void gm_table_zero(gomap *m, gm_table *t) {
+    gm_drop_all_overflow(m, t, m->oldbuckets ? gm_new_bucket_ready : NULL, gm_retire);
+    memset(t->buckets, 0, t->nbuckets * m->bsize);
+    t->pre_next = t->buckets + t->nbuckets * m->bsize;
+    t->n_overflow = 0;
+}
+
+/* Retire an array that is no longer the current or old one: free it now, or
+   keep it for the iterators that may still walk it. */
+void gm_table_retire(gomap *m, gm_table *t) {
+    if (atomic_load_explicit(&m->live_iters, memory_order_acquire) == 0) {
+        gm_table_free(m, t);
+        return;
+    }
+    t->blk.next = (gm_block *)m->dead_tables;
+    m->dead_tables = t;
+    gm_count_add(&m->retired, 1);
+}
+
+/* Free an array and everything it owns.  Its chains must all be valid,
+   unless t is the current array of a grow in progress. */
 void gm_table_free(gomap *m, gm_table *t) {
-    gm_free_list(m, t->ovf);
-    gm_free_list(m, t->spare);
+    bool partial = t == m->buckets && m->oldbuckets;
+    gm_drop_all_overflow(m, t, partial ? gm_new_bucket_ready : NULL, gm_block_free);
+    gm_drop_spares(m, t, gm_block_free);
+    gm_mem_free(m, t);
     gm_block_free(m, &t->blk);
 }
 
@@ -130,8 +262,8 @@ char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
             if (!p) return NULL;
             blk = (gm_block *)(void *)(p - GM_BLOCK_HDR);
         }
-        blk->next = t->ovf;
-        t->ovf = blk;
+        blk->next = NULL;
+        t->standalone++;
         ovf = (char *)blk + GM_BLOCK_HDR;
     }
     memset(ovf, 0, m->bsize);
@@ -197,8 +329,7 @@ static void gm_advance_mark(gomap *m, size_t newbit) {
     size_t stop = m->nevacuate + GOMAP_EVACUATE_SCAN_CAP;
     if (stop > newbit) stop = newbit;
     unsigned scanned = 0;
-    while (m->nevacuate != stop &&
-           gm_evacuated(gm_bucket(m->oldbuckets, m->nevacuate, m->bsize))) {
+    while (m->nevacuate != stop && gm_old_evacuated(m, m->nevacuate)) {
         m->nevacuate++;
         scanned++;
     }
@@ -217,7 +348,7 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
     char *ob = gm_bucket(old, oldbucket, bsize);
     bool same = (gm_flags(m) & GM_SAME_SIZE) != 0;
 
-    if (!gm_evacuated(ob)) {
+    if (!gm_old_evacuated(m, oldbucket)) {
         /* An old chain of n buckets holds at most 8n entries, which fill at
            most n - 1 overflow buckets across X and Y (see the design essay):
            reserve them first so that nothing below can fail. */
@@ -273,6 +404,10 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
                 dst->i++;
             }
         }
+        /* Nobody reads an evacuated chain again unless an iterator started
+           before this grow: then its overflow buckets must wait. */
+        if (atomic_load_explicit(&m->live_iters, memory_order_acquire) == 0)
+            old->standalone -= gm_drop_chain_overflow(m, old, ob, gm_block_free);
         m->evacuated++;
         m->op_evacuated++;
     }

@@ -73,9 +73,9 @@ static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
            exact: after a clear and same-size grows, another array of the
            same B may be current.) */
         const gm_table *o = m->oldbuckets;
-        const char *ob = gm_bucket(o, it->bucket & (o->nbuckets - 1), m->bsize);
-        if (!gm_evacuated(ob)) {
-            b = ob;
+        size_t oi = it->bucket & (o->nbuckets - 1);
+        if (!gm_old_evacuated(m, oi)) {
+            b = gm_bucket(o, oi, m->bsize);
             it->check_bucket = it->bucket;
         }
     }

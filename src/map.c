@@ -165,16 +165,13 @@ void gm_retire(gomap *m, gm_block *blk) {
     gm_count_add(&m->retired, 1);
 }
 
-void gm_retire_list(gomap *m, gm_block *list) {
-    while (list) {
-        gm_block *next = list->next;
-        gm_retire(m, list);
-        list = next;
-    }
-}
-
 /* Free everything retired, running deferred key destructors. */
 static void gm_drain_all(gomap *m) {
+    while (m->dead_tables) {
+        gm_table *t = m->dead_tables;
+        m->dead_tables = (gm_table *)(void *)t->blk.next;
+        gm_table_free(m, t);
+    }
     while (m->graveyard) {
         gm_block *b = m->graveyard;
         m->graveyard = b->next;
@@ -193,7 +190,7 @@ static void gm_drain_all(gomap *m) {
 /* Called at the start of every write: free the graveyard once no iterator
    is live any more. */
 void gm_drain_graveyard(gomap *m) {
-    if ((m->graveyard || m->deferred) && !gm_iterators_live(m)) gm_drain_all(m);
+    if ((m->graveyard || m->deferred || m->dead_tables) && !gm_iterators_live(m)) gm_drain_all(m);
 }
 
 /*
@@ -366,10 +363,13 @@ typedef struct gm_release_ctx {
     gm_deferred *d;
 } gm_release_ctx;
 
-static void gm_release_entry(void *ctx, char *kslot, char *vslot) {
+static void gm_release_entry(void *ctx, char *b, size_t i) {
     gm_release_ctx *c = (gm_release_ctx *)ctx;
-    gm_release_key(c->m, kslot, c->d);
-    gm_release_val(c->m, vslot);
+    gm_release_key(c->m, gm_kslot(c->m, b, i), c->d);
+    gm_release_val(c->m, gm_vslot(c->m, b, i));
+    /* An iterator may still walk this (old) chain: the slot is empty now,
+       not a live slot holding a zeroed key. */
+    gm_tophashes(b)[i] = GM_EMPTY_ONE;
 }
 
 void gomap_free(gomap *m) {
@@ -378,9 +378,11 @@ void gomap_free(gomap *m) {
     atomic_store(&m->live_iters, 0);
     gm_release_ctx c = {m, NULL};
     gm_for_each(m, gm_release_entry, &c);
+    if (m->buckets) gm_table_free(m, m->buckets); /* first: it asks the old one */
     if (m->oldbuckets) gm_table_free(m, m->oldbuckets);
-    if (m->buckets) gm_table_free(m, m->buckets);
+    m->buckets = m->oldbuckets = NULL;
     gm_drain_all(m);
+    gm_release_some(m, SIZE_MAX);
     gomap_allocator a = m->a;
     a.free(a.ctx, m, sizeof *m);
 }
@@ -399,6 +401,7 @@ static bool gm_writer_begin(gomap *m) {
     }
     gm_set_flags(m, f ^ GM_WRITING);
     gm_drain_graveyard(m);
+    if (GM_UNLIKELY(m->releasing != NULL)) gm_release_some(m, GM_RELEASE_PER_WRITE);
     m->op_evacuated = 0;
     return true;
 }
@@ -430,9 +433,8 @@ static bool gm_writer_end(gomap *m) {
 GM_INLINE char *gm_chain_for(const gomap *m, uint64_t hash) {
     char *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
     if (GM_UNLIKELY(m->oldbuckets != NULL)) {
-        const gm_table *o = m->oldbuckets;
-        char *ob = gm_bucket(o, hash & (o->nbuckets - 1), m->bsize);
-        if (!gm_evacuated(ob)) b = ob;
+        size_t oi = hash & (m->oldbuckets->nbuckets - 1);
+        if (!gm_old_evacuated(m, oi)) b = gm_bucket(m->oldbuckets, oi, m->bsize);
     }
     return b;
 }
@@ -502,6 +504,56 @@ void *gomap_get_key(const gomap *m, const void *key, const void **stored_key) {
     }
     if (stored_key) *stored_key = v ? k : NULL;
     return v;
+}
+
+/* How many lookups gomap_get_many keeps in flight: enough to cover memory
+   latency with the ~10-20 line-fill buffers of a core, small enough for the
+   hashes and bucket pointers to stay in registers and L1. */
+#define GM_BATCH 16
+
+GM_INLINE size_t gm_get_many_path(const gomap *m, const char *keys, size_t n, void **vals, int path) {
+    const size_t ks = m->t.key_size;
+    size_t found = 0;
+    uint64_t hashes[GM_BATCH];
+    for (size_t base = 0; base < n; base += GM_BATCH) {
+        size_t cnt = n - base < GM_BATCH ? n - base : GM_BATCH;
+        /* Stage 1: hash every key of the batch and prefetch its bucket. */
+        for (size_t j = 0; j < cnt; j++) {
+            hashes[j] = gm_hash_key(m, keys + (base + j) * ks, path);
+            gm_prefetch_bucket(m, gm_chain_for(m, hashes[j]));
+        }
+        /* Stage 2: probe; the buckets are (mostly) in cache by now. */
+        for (size_t j = 0; j < cnt; j++) {
+            const char *key = keys + (base + j) * ks;
+            size_t i;
+            char *b = gm_find(m, key, hashes[j], path, &i);
+            vals[base + j] = b ? gm_val(m, b, i) : NULL;
+            found += b != NULL;
+        }
+    }
+    return found;
+}
+
+size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals) {
+    if (!vals) return 0;
+    for (size_t i = 0; i < n; i++) vals[i] = NULL;
+    if (!m || m->count == 0 || n == 0) return 0;
+    if (m->t.key_size == 0) { /* a zero-size key type has one key */
+        void *v = gomap_get(m, NULL);
+        for (size_t i = 0; i < n; i++) vals[i] = v;
+        return v ? n : 0;
+    }
+    if (!keys) return 0;
+    if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
+        gm_fatal("concurrent map read and map write");
+        return 0;
+    }
+    switch (m->path) {
+    case GM_PATH_U64: return gm_get_many_path(m, keys, n, vals, GM_PATH_U64);
+    case GM_PATH_U32: return gm_get_many_path(m, keys, n, vals, GM_PATH_U32);
+    case GM_PATH_STR: return gm_get_many_path(m, keys, n, vals, GM_PATH_STR);
+    default: return gm_get_many_path(m, keys, n, vals, GM_PATH_GENERIC);
+    }
 }
 
 /* Go's mapaccessK, for the iterator: no misuse check (the iterator did it). */
@@ -787,9 +839,9 @@ int gomap_clear(gomap *m) {
     }
     gm_for_each(m, gm_release_entry, &c);
     gm_deferred_commit(m, c.d);
+    gm_table_zero(m, m->buckets); /* first: it asks the old array what is ready */
     if (m->oldbuckets) gm_table_retire(m, m->oldbuckets);
     m->oldbuckets = NULL;
-    gm_table_zero(m, m->buckets);
     gm_set_flags(m, gm_flags(m) & ~(unsigned)GM_SAME_SIZE);
     m->nevacuate = 0;
     m->noverflow = 0;
@@ -806,12 +858,13 @@ typedef struct gm_clone_ctx {
     bool failed;
 } gm_clone_ctx;
 
-static void gm_clone_entry(void *ctx, char *kslot, char *vslot) {
+static void gm_clone_entry(void *ctx, char *b, size_t i) {
     gm_clone_ctx *c = (gm_clone_ctx *)ctx;
     if (c->failed) return;
     bool ins;
     int err;
     const gomap *s = c->src;
+    char *kslot = gm_kslot(s, b, i), *vslot = gm_vslot(s, b, i);
     char *v = gm_assign_any(c->dst, gm_deref(kslot, s->key_indirect), &ins, &err);
     if (!v) {
         c->failed = true;

@@ -78,23 +78,45 @@ typedef struct gm_deferred {
 /* ---- bucket arrays ------------------------------------------------------------ */
 
 /*
- * One bucket array ("table") of 2^B buckets, followed in the same allocation
- * by 2^(B-4) preallocated overflow buckets when B >= 4.  Buckets are NOT
- * zeroed when the array is allocated: a bucket of a new array is zeroed when
- * the old bucket that feeds it is evacuated (I7), so that allocating a huge
- * array costs nothing up front.
+ * One bucket array ("table"): 2^B buckets, followed in the same memory by
+ * 2^(B-4) preallocated overflow buckets when B >= 4.  The header is a small
+ * block of its own; the bucket memory `mem` comes from the map's allocator,
+ * or, for the default allocator and arrays of GM_MAP_MIN bytes or more,
+ * straight from mmap (fresh pages are zero-filled by the OS on first touch,
+ * and can be given back a piece at a time, see gm_release_some).  Buckets
+ * are NOT zeroed when the array is allocated: a bucket of a new array is
+ * zeroed when the old bucket that feeds it is evacuated (I7).
  */
 typedef struct gm_table {
-    gm_block blk;        /* the whole allocation */
+    gm_block blk;        /* the header's own block; links dead tables */
     unsigned B;
     size_t nbuckets;     /* 2^B */
-    char *buckets;       /* 64-byte aligned */
+    char *buckets;       /* 64-byte aligned, inside mem */
+    char *mem;           /* the bucket memory */
+    size_t mem_size;
+    bool mapped;         /* mem is an mmap region */
     char *pre_next;      /* next unused preallocated overflow bucket */
     char *pre_end;       /* end of the preallocated overflow buckets */
-    gm_block *ovf;       /* standalone overflow buckets linked into chains */
     gm_block *spare;     /* standalone overflow buckets reserved, not yet used */
+    size_t standalone;   /* standalone overflow buckets linked into chains */
     size_t n_overflow;   /* overflow buckets linked into chains (exact) */
 } gm_table;
+
+/* Arrays at least this large are mmap'ed when the map uses the default
+   allocator, so that they can be returned to the OS incrementally. */
+#define GM_MAP_MIN ((size_t)1 << 20)
+/* Dead mmap'ed memory given back to the OS per write, at most: munmap costs
+   about 75 us per MB of touched memory here, so a 128 MB array freed at once
+   is a 15 ms pause (measured with a throwaway malloc/memset/free loop). */
+#define GM_RELEASE_PER_WRITE ((size_t)256 << 10)
+
+/* A dead mmap region waiting to be unmapped; the node lives in the region's
+   last page, which is unmapped last. */
+typedef struct gm_region {
+    struct gm_region *next;
+    char *base;
+    size_t size, done;
+} gm_region;
 
 /* ---- the map ------------------------------------------------------------------ */
 
@@ -125,6 +147,8 @@ struct gomap {
     /* memory kept for iterators */
     atomic_size_t live_iters; /* iterators initialised and not yet done */
     gm_block *graveyard;      /* retired blocks, freed when no iterator is live */
+    gm_table *dead_tables;    /* retired arrays, likewise */
+    gm_region *releasing;     /* dead mmap regions being unmapped bit by bit */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
     atomic_size_t retired;    /* blocks on the graveyard + deferred */
     atomic_bool draining;     /* someone is freeing the graveyard */
@@ -232,12 +256,17 @@ GM_INLINE bool gm_evacuated(const char *b) {
 
 GM_INLINE size_t gm_old_nbuckets(const gomap *m) { return m->oldbuckets->nbuckets; }
 
+/* Is old bucket i evacuated?  Below nevacuate it is, without reading it
+   (that memory may already be given back to the OS). */
+GM_INLINE bool gm_old_evacuated(const gomap *m, size_t i) {
+    return i < m->nevacuate || gm_evacuated(gm_bucket(m->oldbuckets, i, m->bsize));
+}
+
 /* Is bucket i of the current array filled in?  While growing, a new bucket
    is valid only once the old bucket feeding it has been evacuated (I7). */
 GM_INLINE bool gm_new_bucket_ready(const gomap *m, size_t i) {
     if (!m->oldbuckets) return true;
-    const gm_table *o = m->oldbuckets;
-    return gm_evacuated(gm_bucket(o, i & (o->nbuckets - 1), m->bsize));
+    return gm_old_evacuated(m, i & (m->oldbuckets->nbuckets - 1));
 }
 
 /* Exact byte match of the 8 tophash bytes against top: bit 7 of byte i is
@@ -294,7 +323,6 @@ GM_INLINE bool gm_keys_equal(const gomap *m, const void *key, const char *stored
 GM_HIDDEN void *gm_block_alloc(gomap *m, size_t payload);
 GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_retire(gomap *m, gm_block *blk);
-GM_HIDDEN void gm_retire_list(gomap *m, gm_block *list);
 GM_HIDDEN void gm_drain_graveyard(gomap *m);
 GM_HIDDEN void gm_drain_after_iteration(gomap *m);
 
@@ -306,12 +334,13 @@ GM_HIDDEN gm_table *gm_table_new(gomap *m, unsigned B);
 GM_HIDDEN void gm_table_zero(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_retire(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_free(gomap *m, gm_table *t);
+GM_HIDDEN void gm_release_some(gomap *m, size_t budget);
 GM_HIDDEN char *gm_new_overflow(gomap *m, gm_table *t, char *b);
 GM_HIDDEN int gm_hash_grow(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 
-/* walking every live entry (check.c): fn(ctx, key, value) */
-typedef void (*gm_entry_fn)(void *ctx, char *key, char *val);
+/* walking every live entry (check.c): fn(ctx, bucket, slot) */
+typedef void (*gm_entry_fn)(void *ctx, char *b, size_t i);
 GM_HIDDEN void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx);
 
 #endif
