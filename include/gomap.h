@@ -360,6 +360,7 @@ GOMAP_API void gomap_iter_done(gomap_iter *it);
 /* Named bounds on incremental work (see src/map.c). */
 #define GOMAP_EVACUATE_PER_WRITE 2  /* old buckets moved by one write, at most */
 #define GOMAP_EVACUATE_SCAN_CAP 1024 /* extra evacuated buckets skipped per advance */
+#define GOMAP_RELEASE_PER_WRITE (256u << 10) /* dead array bytes unmapped per write */
 
 typedef struct gomap_stats {
     size_t count;            /* entries */
@@ -382,6 +383,10 @@ typedef struct gomap_stats {
     uint64_t slot_reuses;        /* inserts that took a freed (emptyOne) slot */
     size_t live_iterators;       /* iterators not yet done */
     size_t retired_blocks;       /* memory kept alive for live iterators */
+    size_t pending_release;      /* bytes of dead arrays not yet given back
+                                    to the OS (default allocator, arrays of
+                                    1 MB or more): at most
+                                    GOMAP_RELEASE_PER_WRITE go per write */
 } gomap_stats;
 
 /* Fill *out.  m NULL: all zero. */

@@ -55,6 +55,7 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->slot_reuses = m->slot_reuses;
     out->live_iterators = atomic_load(&((gomap *)(uintptr_t)m)->live_iters);
     out->retired_blocks = gm_count(&m->retired);
+    for (const gm_region *r = m->releasing; r; r = r->next) out->pending_release += r->size - r->done;
 }
 
 /* ---- the checker ------------------------------------------------------------- */

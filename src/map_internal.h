@@ -108,7 +108,7 @@ typedef struct gm_table {
 /* Dead mmap'ed memory given back to the OS per write, at most: munmap costs
    about 75 us per MB of touched memory here, so a 128 MB array freed at once
    is a 15 ms pause (measured with a throwaway malloc/memset/free loop). */
-#define GM_RELEASE_PER_WRITE ((size_t)256 << 10)
+#define GM_RELEASE_PER_WRITE ((size_t)GOMAP_RELEASE_PER_WRITE)
 
 /* A dead mmap region waiting to be unmapped; the node lives in the region's
    last page, which is unmapped last. */
