@@ -290,7 +290,7 @@ int gm_hash_grow(gomap *m) {
     if (!bigger) f |= GM_SAME_SIZE;
     gm_set_flags(m, f);
     m->oldbuckets = m->buckets;
-    m->buckets = nt;
+    gm_set_current(m, nt);
     m->B += bigger;
     m->nevacuate = 0;
     m->noverflow = 0;

@@ -303,6 +303,22 @@ static void gm_select_path(gomap *m) {
     m->key_update = flt || k == GOMAP_KEY_STR || (m->t.flags & GOMAP_F_KEY_UPDATE);
     m->str_copy = k == GOMAP_KEY_STR_COPY;
     if (m->str_copy) m->key_update = false; /* the map's own copy is as good */
+    m->plain_keys = !m->key_indirect && !m->str_copy && !m->t.key_destroy;
+    m->plain_vals = !m->val_indirect && !m->t.val_destroy;
+    /* The fast paths hard-code keys at offset 8 (gm_key_at). */
+    if (m->path != GM_PATH_GENERIC && (m->koff != GM_BUCKET_SLOTS || m->key_indirect))
+        m->path = GM_PATH_GENERIC;
+}
+
+/* Bucket arrays at least this large are assumed not to stay in cache:
+   lookups prefetch every line of the bucket they probe. */
+#define GM_PREFETCH_MIN ((size_t)512 << 10)
+
+/* Make t the current array. */
+void gm_set_current(gomap *m, gm_table *t) {
+    m->buckets = t;
+    size_t lines = (m->bsize + 63) / 64;
+    m->prefetch_lines = t->mem_size < GM_PREFETCH_MIN ? 0 : (uint8_t)(lines > 3 ? 3 : lines);
 }
 
 /* Go's makemap: the smallest B with hint <= 6.5 * 2^B; bogus hints are 0. */
@@ -336,12 +352,13 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
     m->B = gm_hint_to_B(m, hint);
     if (m->B > 0) {
         /* Allocated now, as Go does; B == 0 waits for the first insert. */
-        m->buckets = gm_table_new(m, m->B);
-        if (!m->buckets) {
+        gm_table *t = gm_table_new(m, m->B);
+        if (!t) {
             a.free(a.ctx, m, sizeof *m);
             return GOMAP_ENOMEM;
         }
-        gm_table_zero(m, m->buckets);
+        gm_set_current(m, t);
+        gm_table_zero(m, t);
     }
     *out = m;
     return GOMAP_OK;
@@ -393,20 +410,26 @@ size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
  * Writers: entry and exit (concurrent-misuse detection, SPEC.md section 12)
  * ======================================================================== */
 
-static bool gm_writer_begin(gomap *m) {
+/* Housekeeping deferred to the start of a write: memory retired for
+   iterators that are gone, dead arrays still being unmapped. */
+static GM_NOINLINE void gm_writer_housekeeping(gomap *m) {
+    gm_drain_graveyard(m);
+    if (m->releasing) gm_release_some(m, GM_RELEASE_PER_WRITE);
+}
+
+GM_INLINE bool gm_writer_begin(gomap *m) {
     unsigned f = gm_flags(m);
     if (GM_UNLIKELY(f & GM_WRITING)) {
         gm_fatal("concurrent map writes");
         return false;
     }
     gm_set_flags(m, f ^ GM_WRITING);
-    gm_drain_graveyard(m);
-    if (GM_UNLIKELY(m->releasing != NULL)) gm_release_some(m, GM_RELEASE_PER_WRITE);
+    if (GM_UNLIKELY(gm_count(&m->retired) != 0 || m->releasing != NULL)) gm_writer_housekeeping(m);
     m->op_evacuated = 0;
     return true;
 }
 
-static bool gm_writer_end(gomap *m) {
+GM_INLINE bool gm_writer_end(gomap *m) {
     unsigned f = gm_flags(m);
     if (GM_UNLIKELY(!(f & GM_WRITING))) {
         gm_fatal("concurrent map writes");
@@ -452,7 +475,7 @@ GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path
         uint64_t w = gm_tophash_word(b);               /* the 8 tophash bytes */
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);                /* a slot whose tophash matches */
-            if (gm_keys_equal(m, key, gm_key(m, b, i), path)) {
+            if (gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) {
                 *slot = i;
                 return b;
             }
@@ -478,20 +501,34 @@ GM_INLINE char *gm_get_path(const gomap *m, const void *key, int path, char **ko
     size_t i;
     char *b = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
     if (!b) return NULL;
-    if (kout) *kout = gm_key(m, b, i);
+    if (kout) *kout = gm_key_at(m, b, i, path);
     return gm_val(m, b, i);
 }
 
 static char gm_zero_key[1];
 
+/* One function per key path, so that each gets its own (small) register
+   allocation; gomap_get tail-calls the right one. */
+static GM_NOINLINE void *gm_get_u64(const gomap *m, const void *key) {
+    return gm_get_path(m, key, GM_PATH_U64, NULL);
+}
+static GM_NOINLINE void *gm_get_u32(const gomap *m, const void *key) {
+    return gm_get_path(m, key, GM_PATH_U32, NULL);
+}
+static GM_NOINLINE void *gm_get_str(const gomap *m, const void *key) {
+    return gm_get_path(m, key, GM_PATH_STR, NULL);
+}
+static GM_NOINLINE void *gm_get_generic(const gomap *m, const void *key) {
+    return gm_get_path(m, key, GM_PATH_GENERIC, NULL);
+}
+
 void *gomap_get(const gomap *m, const void *key) {
     if (!gm_reader_ok(m, key)) return NULL;
-    if (!key) key = gm_zero_key;
     switch (m->path) {
-    case GM_PATH_U64: return gm_get_path(m, key, GM_PATH_U64, NULL);
-    case GM_PATH_U32: return gm_get_path(m, key, GM_PATH_U32, NULL);
-    case GM_PATH_STR: return gm_get_path(m, key, GM_PATH_STR, NULL);
-    default: return gm_get_path(m, key, GM_PATH_GENERIC, NULL);
+    case GM_PATH_U64: return gm_get_u64(m, key);
+    case GM_PATH_U32: return gm_get_u32(m, key);
+    case GM_PATH_STR: return gm_get_str(m, key);
+    default: return gm_get_generic(m, key ? key : gm_zero_key);
     }
 }
 
@@ -602,9 +639,11 @@ static void gm_newkey_free(gomap *m, gm_newkey *nk) {
 }
 
 /* Store a new key (and an out-of-line value block) into slot i of b. */
-static void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_newkey *nk) {
+GM_INLINE void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_newkey *nk, int path) {
     char *kslot = gm_kslot(m, b, i);
-    if (m->key_indirect) {
+    if (path != GM_PATH_GENERIC && m->plain_keys) { /* the fast paths: one copy */
+        gm_copy(gm_key_at(m, b, i, path), key, path == GM_PATH_U64 ? 8 : path == GM_PATH_U32 ? 4 : sizeof(gomap_str));
+    } else if (m->key_indirect) {
         memcpy(nk->kblk, key, m->t.key_size);
         memcpy(kslot, &nk->kblk, sizeof nk->kblk);
     } else if (m->str_copy) {
@@ -613,7 +652,7 @@ static void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_
         s.ptr = s.len ? nk->sblk : NULL;
         memcpy(kslot, &s, sizeof s);
     } else {
-        memcpy(kslot, key, m->ksz);
+        gm_copy(kslot, key, m->ksz);
     }
     if (m->val_indirect) memcpy(gm_vslot(m, b, i), &nk->vblk, sizeof nk->vblk);
 }
@@ -651,8 +690,10 @@ GM_INLINE char *gm_assign(gomap *m, const void *key, bool *inserted, int *err, i
     char *val = NULL;
     *err = GOMAP_ENOMEM;
     if (GM_UNLIKELY(!m->buckets)) {                 /* first insert, B == 0 */
-        if (!(m->buckets = gm_table_new(m, 0))) goto out;
-        gm_table_zero(m, m->buckets);
+        gm_table *t0 = gm_table_new(m, 0);
+        if (!t0) goto out;
+        gm_set_current(m, t0);
+        gm_table_zero(m, t0);
     }
     uint8_t top = gm_tophash(hash);
 again:;
@@ -667,7 +708,7 @@ again:;
         uint64_t w = gm_tophash_word(b);
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);            /* tophash matches: compare keys */
-            if (!gm_keys_equal(m, key, gm_key(m, b, i), path)) continue;
+            if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
             if (m->key_update && gm_key_update(m, b, i, key) != GOMAP_OK) goto out;
             val = gm_val(m, b, i);                  /* an update */
             *inserted = false;
@@ -692,8 +733,8 @@ again:;
         if (gm_hash_grow(m) != GOMAP_OK) goto out;
         goto again;
     }
-    gm_newkey nk;
-    if (gm_newkey_alloc(m, key, &nk) != GOMAP_OK) goto out;
+    gm_newkey nk = {NULL, NULL, NULL};
+    if (!(m->plain_keys && !m->val_indirect) && gm_newkey_alloc(m, key, &nk) != GOMAP_OK) goto out;
     if (!ins_b) {                                   /* chain full: add a bucket */
         if (!(ins_b = gm_new_overflow(m, t, last))) {
             gm_newkey_free(m, &nk);
@@ -703,7 +744,7 @@ again:;
     }
     uint8_t *th = gm_tophashes(ins_b);
     if (th[ins_i] == GM_EMPTY_ONE) m->slot_reuses++;
-    gm_store_new(m, ins_b, ins_i, key, &nk);
+    gm_store_new(m, ins_b, ins_i, key, &nk, path);
     th[ins_i] = top;
     m->count++;
     val = gm_val(m, ins_b, ins_i);
@@ -752,7 +793,7 @@ int gomap_put(gomap *m, const void *key, const void *val) {
     char *slot = gm_assign_any(m, key, &ins, &err);
     if (!slot) return err;
     if (!ins && m->t.val_destroy) m->t.val_destroy(slot);
-    if (m->t.val_size) memcpy(slot, val, m->t.val_size);
+    gm_copy(slot, val, m->t.val_size);
     return ins ? 1 : 0;
 }
 
@@ -784,22 +825,19 @@ static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i
     }
 }
 
-int gomap_delete(gomap *m, const void *key) {
-    if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
-    if (m->count == 0) return 0;
-    if (!key) key = gm_zero_key;
-    uint64_t hash = gm_hash_key(m, key, GM_PATH_GENERIC);
+/* Go's mapdelete; `path` is a constant at each call site. */
+GM_INLINE int gm_delete(gomap *m, const void *key, int path) {
+    uint64_t hash = gm_hash_key(m, key, path);
     if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
     int rc = 0;
     gm_deferred *d = NULL;
-    if (gm_need_defer(m) && !(d = gm_deferred_new(m, 1))) {
+    if (GM_UNLIKELY(gm_need_defer(m)) && !(d = gm_deferred_new(m, 1))) {
         rc = GOMAP_ENOMEM;
         goto out;
     }
-    size_t bucket = hash & gm_mask(m->B);
     /* Even an absent key makes a grow progress.  If that needs memory that
        is not there, delete in place in the unevacuated old bucket instead. */
-    if (m->oldbuckets) (void)gm_grow_work(m, bucket);
+    if (m->oldbuckets) (void)gm_grow_work(m, hash & gm_mask(m->B));
     char *head = gm_chain_for(m, hash);
     gm_prefetch_bucket(m, head);
     uint8_t top = gm_tophash(hash);
@@ -807,9 +845,15 @@ int gomap_delete(gomap *m, const void *key) {
         uint64_t w = gm_tophash_word(b);
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);
-            if (!gm_keys_equal(m, key, gm_key(m, b, i), GM_PATH_GENERIC)) continue;
-            gm_release_key(m, gm_kslot(m, b, i), d);
-            gm_release_val(m, gm_vslot(m, b, i));
+            if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
+            if (m->plain_keys)
+                gm_zero(gm_kslot(m, b, i), m->ksz);
+            else
+                gm_release_key(m, gm_kslot(m, b, i), d);
+            if (m->plain_vals)
+                gm_zero(gm_vslot(m, b, i), m->vsz);
+            else
+                gm_release_val(m, gm_vslot(m, b, i));
             gm_tophashes(b)[i] = GM_EMPTY_ONE;
             gm_collapse_tombstones(m, head, b, i);
             if (--m->count == 0) m->seed = gm_rand64(); /* Go issue 25237 */
@@ -819,9 +863,21 @@ int gomap_delete(gomap *m, const void *key) {
         if (gm_match_byte(w, GM_EMPTY_REST)) break;
     }
 out:
-    gm_deferred_commit(m, d);
+    if (GM_UNLIKELY(d != NULL)) gm_deferred_commit(m, d);
     if (!gm_writer_end(m)) return GOMAP_ECONCURRENT;
     return rc;
+}
+
+int gomap_delete(gomap *m, const void *key) {
+    if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
+    if (m->count == 0) return 0;
+    if (!key) key = gm_zero_key;
+    switch (m->path) {
+    case GM_PATH_U64: return gm_delete(m, key, GM_PATH_U64);
+    case GM_PATH_U32: return gm_delete(m, key, GM_PATH_U32);
+    case GM_PATH_STR: return gm_delete(m, key, GM_PATH_STR);
+    default: return gm_delete(m, key, GM_PATH_GENERIC);
+    }
 }
 
 /* ========================================================================

@@ -141,6 +141,10 @@ struct gomap {
     bool key_update;         /* GOMAP_F_KEY_UPDATE (strings, floats) */
     bool reflexive;          /* every key equals itself (no NaN-like keys) */
     bool str_copy;           /* GOMAP_KEY_STR_COPY: the map owns string bytes */
+    bool plain_keys;         /* dropping a key is just zeroing its slot */
+    bool plain_vals;         /* dropping a value is just zeroing its slot */
+    uint8_t prefetch_lines;  /* extra cache lines of a bucket to prefetch; 0
+                                while the array is small enough to be cached */
     gomap_type t;
     gomap_allocator a;
 
@@ -206,16 +210,47 @@ GM_INLINE uint8_t *gm_tophashes(const char *b) { return (uint8_t *)(uintptr_t)b;
 GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
     return t->buckets + i * bsize;
 }
-/* Ask for every cache line of bucket b at once: a bucket of u64 -> u64 spans
+/* Ask for the cache lines of bucket b at once: a bucket of u64 -> u64 spans
    three lines, and fetching them in parallel turns three memory latencies
-   into about one. */
+   into about one.  Only for arrays too big for the cache (prefetch_lines is
+   0 otherwise: then it would be wasted instructions). */
 GM_INLINE void gm_prefetch_bucket(const gomap *m, const char *b) {
 #if defined(__GNUC__)
-    for (size_t off = 64; off < m->bsize + 63; off += 64) __builtin_prefetch(b + off);
+    unsigned n = m->prefetch_lines;
+    if (n) {
+        __builtin_prefetch(b + 64);
+        if (n > 1) __builtin_prefetch(b + 128);
+        if (n > 2) __builtin_prefetch(b + 192);
+    }
 #else
     (void)m;
     (void)b;
 #endif
+}
+
+/* Copy / zero n bytes, inline for the common small sizes (the variable-size
+   library call costs more than the copy itself). */
+GM_INLINE void gm_copy(void *d, const void *s, size_t n) {
+    if (n == 8) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        memcpy(d, &x, 8);
+    } else if (n == 4) {
+        uint32_t x;
+        memcpy(&x, s, 4);
+        memcpy(d, &x, 4);
+    } else if (n == 16) {
+        uint64_t x[2];
+        memcpy(x, s, 16);
+        memcpy(d, x, 16);
+    } else if (n) {
+        memcpy(d, s, n);
+    }
+}
+GM_INLINE void gm_zero(void *d, size_t n) {
+    static const uint64_t z[2];
+    if (n == 8 || n == 4 || n == 16) gm_copy(d, z, n);
+    else if (n) memset(d, 0, n);
 }
 GM_INLINE char *gm_overflow(const gomap *m, const char *b) {
     char *o;
@@ -246,6 +281,15 @@ GM_INLINE char *gm_key(const gomap *m, const char *b, size_t i) {
 }
 GM_INLINE char *gm_val(const gomap *m, const char *b, size_t i) {
     return gm_deref(gm_vslot(m, b, i), m->val_indirect);
+}
+/* The key slot for a fast path, where the geometry is a compile-time
+   constant (keys at offset 8, never out of line; see gm_select_path). */
+GM_INLINE char *gm_key_at(const gomap *m, const char *b, size_t i, int path) {
+    char *base = (char *)(uintptr_t)b + GM_BUCKET_SLOTS;
+    if (path == GM_PATH_U64) return base + i * 8;
+    if (path == GM_PATH_U32) return base + i * 4;
+    if (path == GM_PATH_STR) return base + i * sizeof(gomap_str);
+    return gm_key(m, b, i);
 }
 
 /* A bucket is evacuated when its first slot carries an evacuation mark. */
@@ -305,8 +349,18 @@ GM_INLINE uint64_t gm_hash_key(const gomap *m, const void *key, int path) {
 
 /* Are the key argument and a stored key (already dereferenced) equal? */
 GM_INLINE bool gm_keys_equal(const gomap *m, const void *key, const char *stored, int path) {
-    if (path == GM_PATH_U64) return memcmp(key, stored, 8) == 0;
-    if (path == GM_PATH_U32) return memcmp(key, stored, 4) == 0;
+    if (path == GM_PATH_U64) {
+        uint64_t a, b;
+        memcpy(&a, key, 8);
+        memcpy(&b, stored, 8);
+        return a == b;
+    }
+    if (path == GM_PATH_U32) {
+        uint32_t a, b;
+        memcpy(&a, key, 4);
+        memcpy(&b, stored, 4);
+        return a == b;
+    }
     if (path == GM_PATH_STR) {
         const gomap_str *a = (const gomap_str *)key;
         gomap_str b;
@@ -325,6 +379,7 @@ GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_retire(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_drain_graveyard(gomap *m);
 GM_HIDDEN void gm_drain_after_iteration(gomap *m);
+GM_HIDDEN void gm_set_current(gomap *m, gm_table *t);
 
 /* lookup for the iterator: key and value pointers of key's entry, or NULL */
 GM_HIDDEN char *gm_lookup_kv(const gomap *m, const void *key, char **val_out);
