@@ -352,13 +352,13 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
     m->B = gm_hint_to_B(m, hint);
     if (m->B > 0) {
         /* Allocated now, as Go does; B == 0 waits for the first insert. */
-        gm_table *t = gm_table_new(m, m->B);
-        if (!t) {
+        gm_table *tab = gm_table_new(m, m->B);
+        if (!tab) {
             a.free(a.ctx, m, sizeof *m);
             return GOMAP_ENOMEM;
         }
-        gm_set_current(m, t);
-        gm_table_zero(m, t);
+        gm_set_current(m, tab);
+        gm_table_zero(m, tab);
     }
     *out = m;
     return GOMAP_OK;
