@@ -346,7 +346,7 @@ typedef struct gomap_iter {
     const char *bptr;
     uint64_t clear_seq, step_seq;
     size_t start_bucket, bucket, check_bucket;
-    uint8_t B, offset, i, wrapped, live, pad[3];
+    uint8_t B, offset, todo, wrapped, live, pad[3];
 } gomap_iter;
 
 GOMAP_API void gomap_iter_init(gomap_iter *it, const gomap *m);

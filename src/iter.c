@@ -83,22 +83,24 @@ static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
         it->bucket = 0;
         it->wrapped = 1;
     }
-    it->i = 0;
     return b;
 }
 
+/* The slots of bucket b still to visit, in the iterator's rotated order:
+   bit i stands for slot (i + offset) & 7. */
+static unsigned gm_iter_todo(const gomap_iter *it, const char *b) {
+    unsigned live = gm_iter_slots(gm_tophash_word(b)), off = it->offset;
+    return ((live >> off) | (live << (GM_BUCKET_SLOTS - off))) & 0xFFu;
+}
+
 /*
- * mapiternext -- a hot loop.  Produces the next entry in it->key / it->val,
- * or returns false (and releases the iterator) at the end.
+ * mapiternext -- a hot loop, the general case: changing chains and bucket
+ * indexes, filtering old buckets, moved entries, clears.  Produces the next
+ * entry in it->key / it->val, or returns false (and releases the iterator).
  */
-bool gomap_iter_next(gomap_iter *it) {
-    if (!it || !it->live) return false;
-    const gomap *m = it->map;
-    if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
-        gm_fatal("concurrent map iteration and map write");
-        return false;
-    }
+static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
     const char *b = it->bptr;
+    unsigned todo = it->todo;
     if (GM_UNLIKELY(it->step_seq != m->clear_seq)) {
         /* A clear since the last step.  The chain we were in may be stale
            memory (dropped overflow buckets) or be refilled with entries that
@@ -111,17 +113,18 @@ bool gomap_iter_next(gomap_iter *it) {
         if (!b) {                                      /* start the next bucket index */
             if (it->bucket == it->start_bucket && it->wrapped) break;
             b = gm_iter_pick_chain(m, it);
+            todo = gm_iter_todo(it, b);
         }
-        for (; it->i < GM_BUCKET_SLOTS; it->i++) {
-            size_t slot = (size_t)((it->i + it->offset) & (GM_BUCKET_SLOTS - 1));
+        for (; todo; todo &= todo - 1) {
+            size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
             uint8_t th = gm_tophashes(b)[slot];
-            if (gm_is_empty(th) || th == GM_EVACUATED_EMPTY) continue;
+            if (gm_is_empty(th) || th == GM_EVACUATED_EMPTY) continue; /* emptied since */
             const char *k = gm_key(m, b, slot);
             if (it->check_bucket != GM_NO_CHECK && !(gm_flags(m) & GM_SAME_SIZE) &&
                 !gm_iter_keep(m, it, k, th))
                 continue;                              /* goes to another new bucket */
             bool moved = th == GM_EVACUATED_X || th == GM_EVACUATED_Y;
-            if (it->clear_seq == m->clear_seq &&
+            if (GM_LIKELY(it->clear_seq == m->clear_seq) &&
                 (!moved || (!m->reflexive && !gm_key_equal(&m->t, k, k)))) {
                 /* Golden data: this slot is the entry (a NaN cannot have been
                    deleted or updated, so its old copy is still right). */
@@ -135,14 +138,37 @@ bool gomap_iter_next(gomap_iter *it) {
                 it->key = rk;
                 it->val = v;
             }
-            it->i++;
+            it->todo = (uint8_t)(todo & (todo - 1));
             it->bptr = b;
             return true;
         }
         b = gm_overflow(m, b);                         /* rest of the chain */
-        it->i = 0;
+        if (b) todo = gm_iter_todo(it, b);
     }
     it->bptr = NULL;
     gomap_iter_done(it);
     return false;
+}
+
+bool gomap_iter_next(gomap_iter *it) {
+    if (!it || !it->live) return false;
+    const gomap *m = it->map;
+    if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
+        gm_fatal("concurrent map iteration and map write");
+        return false;
+    }
+    /* The common step: the next slot of the chain we are in holds a live
+       entry of the array we walk, with no clear, filter or move involved. */
+    unsigned todo = it->todo;
+    if (GM_LIKELY(todo != 0 && it->check_bucket == GM_NO_CHECK && it->clear_seq == m->clear_seq)) {
+        const char *b = it->bptr;
+        size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
+        if (GM_LIKELY(gm_tophashes(b)[slot] >= GM_MIN_TOPHASH)) {
+            it->key = gm_key(m, b, slot);
+            it->val = gm_val(m, b, slot);
+            it->todo = (uint8_t)(todo & (todo - 1));
+            return true;
+        }
+    }
+    return gm_iter_next_slow(it, m);
 }

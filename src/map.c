@@ -443,13 +443,10 @@ GM_INLINE bool gm_writer_end(gomap *m) {
  * Lookup -- a hot loop
  * ======================================================================== */
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define GM_SLOT_OF(bits) ((size_t)__builtin_clzll(bits) >> 3)
-#define GM_CLEAR_SLOT(bits) ((bits) & ~(0x8000000000000000ull >> __builtin_clzll(bits)))
-#else
+/* Walking the bits of a gm_match_byte result: the slot of the lowest one,
+   and the result without it. */
 #define GM_SLOT_OF(bits) ((size_t)__builtin_ctzll(bits) >> 3)
 #define GM_CLEAR_SLOT(bits) ((bits) & ((bits)-1))
-#endif
 
 /* The chain to search for hash: the old bucket while it is not evacuated
    (it is authoritative until then), else the current one. */

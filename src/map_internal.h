@@ -321,9 +321,23 @@ GM_INLINE uint64_t gm_match_byte(uint64_t word, uint8_t top) {
     uint64_t y = (x & lo7) + lo7;
     return ~(y | x | lo7);
 }
+/* Bit i set when slot i holds something an iterator must look at: a live
+   entry or an evacuatedX/Y mark (not emptyRest, emptyOne, evacuatedEmpty).
+   The multiply gathers bit 7 of each byte into one byte (no carries: each
+   product bit has one source). */
+GM_INLINE unsigned gm_iter_slots(uint64_t w) {
+    uint64_t skip = gm_match_byte(w, GM_EMPTY_REST) | gm_match_byte(w, GM_EMPTY_ONE) |
+                    gm_match_byte(w, GM_EVACUATED_EMPTY);
+    uint64_t full = (~skip & 0x8080808080808080ull) >> 7;
+    return (unsigned)((full * 0x0102040810204080ull) >> 56);
+}
+/* The 8 tophash bytes as one word, byte i in bits 8i..8i+7 on any host. */
 GM_INLINE uint64_t gm_tophash_word(const char *b) {
     uint64_t w;
     memcpy(&w, b, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
     return w;
 }
 
