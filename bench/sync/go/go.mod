@@ -1,0 +1,3 @@
+module gomapbench/sync
+
+go 1.19
