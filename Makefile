@@ -1,12 +1,15 @@
 # A thin wrapper over CMake.  `make test` is the README's test command: it
 # builds and runs the whole suite four ways (gcc, clang, gcc with
-# AddressSanitizer + UndefinedBehaviorSanitizer, gcc with ThreadSanitizer
-# for the threaded tests).  The sanitizer builds use gcc, whose runtimes
-# (libasan8, libubsan1, libtsan2) come with gcc itself on Debian.  Warnings are errors in every build.
+# AddressSanitizer + UndefinedBehaviorSanitizer, clang with ThreadSanitizer
+# for the threaded tests).  tests/deps.sh installs what is missing (clang's
+# sanitizer runtime).  Warnings are errors in every build.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all build bench test test-gcc test-clang test-asan test-tsan clean
+.PHONY: all build bench deps test test-gcc test-clang test-asan test-tsan clean
+
+deps:
+	sh tests/deps.sh
 
 all: build
 
@@ -17,7 +20,7 @@ build:
 bench: build
 	./build/tools/gomap bench
 
-test: test-gcc test-clang test-asan test-tsan
+test: deps test-gcc test-clang test-asan test-tsan
 	@echo "all test configurations passed"
 
 test-gcc:
@@ -38,7 +41,7 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
 test-tsan:
-	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOMAP_BENCH=OFF \
+	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOMAP_BENCH=OFF \
 	  -DGOMAP_SANITIZE=thread >/dev/null
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && GOMAP_TEST_SCALE=small TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
