@@ -47,7 +47,7 @@
  * point.  Every later write first evacuates the old bucket that feeds the
  * bucket it is about to touch, then the old bucket at nevacuate, so that no
  * single write moves more than GOMAP_EVACUATE_PER_WRITE (2) old buckets, and
- * the grow finishes after at most 2^oldB / 1 writes.  nevacuate then skips
+ * the grow finishes after at most 2^oldB writes.  nevacuate then skips
  * over old buckets that were already evacuated, at most
  * GOMAP_EVACUATE_SCAN_CAP (1024) of them per write.  When a doubling
  * evacuates old bucket i, each entry goes either to new bucket i ("X") or
@@ -76,6 +76,11 @@
  * place of new ones, keeping only the entries that will land in the new
  * bucket it is visiting.  A clear bumps clear_seq; an iterator that sees a
  * different clear_seq trusts nothing it holds and looks every key up again.
+ *
+ * Giving memory back.  A dead array of a default-allocator map is unmapped
+ * at most GOMAP_RELEASE_PER_WRITE bytes per write, and the overflow buckets
+ * of an old chain are freed as soon as it is evacuated, so that finishing a
+ * grow frees nothing large (grow.c).
  *
  * Memory while iterating.  Go's garbage collector keeps an old bucket array
  * alive while an iterator holds it.  Here every block the map allocates
@@ -114,8 +119,9 @@
  *      written only once the old bucket feeding it is evacuated (it is
  *      zeroed at that moment); when not growing, every bucket is ready.
  *  I8  Overflow accounting: the overflow buckets linked into the current
- *      array's chains number n_overflow, and noverflow equals it while
- *      B < 16 (above, noverflow is a sampled estimate).
+ *      array's chains number n_overflow, those of them allocated on their
+ *      own (not preallocated) number standalone, and noverflow equals
+ *      n_overflow while B < 16 (above, noverflow is a sampled estimate).
  *  I9  Uniqueness: looking up any live key that equals itself finds that
  *      very slot.
  *  I10 Flags: outside a write, GM_WRITING is clear.
