@@ -64,6 +64,19 @@
  * writer that seals a batch meanwhile waits ~1 ms for it first.  A thread
  * that sleeps between calls costs nothing.  Details: src/ebr.c.
  *
+ * Recycling.  For maps created with the default allocator (alloc == NULL),
+ * trie nodes and entries whose grace period is over go into a small cache
+ * of the thread that freed them, and that thread's next new nodes and
+ * entries come from it before malloc is asked.  Each thread holds at most 4
+ * size classes x min(256 blocks, 64 KiB), i.e. 256 KiB at the very most
+ * (typically ~45 KiB: 256 trie nodes and 256 entries); the rest is freed as
+ * usual.  Cached blocks are plain malloc blocks of no map in particular, so
+ * freeing a map leaves them valid.  A thread's cache is emptied when it
+ * exits or calls gomap_sync_thread_detach(), and every idle thread's cache by
+ * gomap_sync_barrier().  Maps with a custom allocator never use the caches:
+ * their every node comes from, and goes back to, their allocator (so
+ * allocator statistics and failure injection see each one).
+ *
  * Fork.  A child of fork() may use the maps if no other thread was inside a
  * map call at the time of the fork.
  */
@@ -196,7 +209,8 @@ GOMAP_API int gomap_sync_thread_detach(void);
 /*
  * Free everything retired so far, by every thread, in every map: seals every
  * thread's pending batch and waits (yielding) until no thread can still read
- * any of it.  For shutdown and leak checkers; after gomap_sync_free() it
+ * any of it, then empties the recycling cache of every thread that is not
+ * using its own at that moment (with no concurrent map calls: all of them).  For shutdown and leak checkers; after gomap_sync_free() it
  * returns the freed map's last bytes to its allocator.  Blocks while a thread
  * stays inside a map call.  GOMAP_OK, or GOMAP_EINVAL when called from inside
  * a map call (an equality callback: it would wait for itself).
@@ -221,6 +235,11 @@ typedef struct gomap_sync_stats {
     uint64_t epoch;         /* the global reclamation epoch */
     bool membarrier;        /* readers skip their fence (membarrier in use) */
     uint64_t seed;          /* the map's hash seed */
+    size_t cache_hits;      /* process-wide, cumulative: trie nodes and entries
+                               taken from a thread's recycling cache instead
+                               of the allocator (maps with the default
+                               allocator only; see "Memory") */
+    size_t cached;          /* process-wide: blocks held in those caches now */
 } gomap_sync_stats;
 
 /* Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide

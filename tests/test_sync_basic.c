@@ -2,7 +2,8 @@
  * test_sync_basic.c -- the concurrent map, one thread at a time: every
  * operation against a reference model, collisions (expand, chains, pruning),
  * every key kind, range's guarantees, bad input, a failing allocator at every
- * allocation point (map unchanged, no leak), detach, fork.
+ * allocation point (map unchanged, no leak), the recycling caches, detach,
+ * fork.
  */
 #include "gomap_sync.h"
 #include "testutil.h"
@@ -787,6 +788,148 @@ static void test_reclaim_and_leaks(void) {
     CHECK_EQ(gomap_sync_barrier(), GOMAP_OK); /* idempotent */
 }
 
+/* ---- recycling caches ------------------------------------------------------------------------- */
+
+/* Churn: swaps on a few keys (a new entry per call, the old one retired),
+   and store/delete of keys that share a long hash prefix (expand + prune:
+   trie nodes retired).  Checks every value read back. */
+static void churn(gomap_sync *m, long n) {
+    for (long i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)(i % 8), v = (uint64_t)i, prev = 0;
+        int r = gomap_sync_swap(m, &k, &v, &prev);
+        CHECK(r == 0 || r == 1);
+        if (r == 1 && i >= 8) CHECK_EQ(prev, (uint64_t)(i - 8));
+        uint64_t k2 = 1000 + (uint64_t)(i % 64), out = 0;
+        CHECK_EQ(gomap_sync_store(m, &k2, &v), 1);
+        CHECK_EQ(gomap_sync_load(m, &k2, &out), 1);
+        CHECK_EQ(out, v);
+        CHECK_EQ(gomap_sync_delete(m, &k2), 1);
+    }
+}
+
+/* Retire several batches without allocating meanwhile: afterwards the
+   calling thread's cache holds blocks (nothing else runs). */
+static void fill_cache(gomap_sync *m) {
+    for (uint64_t k = 5000; k < 5400; k++) CHECK_EQ(gomap_sync_store(m, &k, &k), 1);
+    for (uint64_t k = 5000; k < 5400; k++) CHECK_EQ(gomap_sync_delete(m, &k), 1);
+}
+
+static void *recycle_thread(void *arg) {
+    gomap_sync *m = (gomap_sync *)arg;
+    churn(m, scaled(20000, 2000));
+    fill_cache(m);
+    gomap_sync_stats st;
+    gomap_sync_stats_get(NULL, &st);
+    CHECK(st.cached > 0); /* this thread's cache, until it exits */
+    return NULL;
+}
+
+static void *recycle_detach_thread(void *arg) {
+    gomap_sync *m = (gomap_sync *)arg;
+    churn(m, scaled(20000, 2000));
+    fill_cache(m);
+    gomap_sync_stats st;
+    gomap_sync_stats_get(NULL, &st);
+    CHECK(st.cached > 0);
+    CHECK_EQ(gomap_sync_thread_detach(), GOMAP_OK);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK_EQ(st.cached, 0); /* main's cache is empty (barrier), ours released */
+    return NULL;
+}
+
+/* Expired nodes and entries are recycled through the thread's cache (default
+   allocator), the cache stays within its bound, the barrier, thread exit and
+   detach empty it, and custom allocators never see it. */
+static void test_recycling(void) {
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    gomap_sync_stats st;
+    gomap_sync_stats_get(NULL, &st);
+    CHECK_EQ(st.cached, 0);
+    size_t hits0 = st.cache_hits;
+
+    /* default allocator: recycling happens, and reused memory holds the
+       right keys and values (churn checks them; the checker walks the trie) */
+    gomap_sync *m = new_u64(NULL);
+    long n = scaled(50000, 5000);
+    churn(m, n);
+    CHECK_SYNC(m);
+    gomap_sync_stats_get(m, &st);
+    CHECK(st.cache_hits > hits0);
+    CHECK(st.cache_hits - hits0 > (size_t)n / 2); /* most allocations are hits */
+    CHECK(st.cached <= 4 * 256);                   /* 4 size slots x 256 blocks */
+    CHECK_EQ(st.len, 8);
+
+    /* variable-size entries (copied strings) share the cache's size slots */
+    gomap_type ts = gomap_type_builtin(GOMAP_KEY_STR_COPY, sizeof(gomap_str), 8, 8);
+    gomap_sync *ms = NULL;
+    CHECK_EQ(gomap_sync_create(&ms, &ts, NULL), GOMAP_OK);
+    char buf[64];
+    for (long i = 0; i < n / 4; i++) {
+        int len = snprintf(buf, sizeof buf, "key-%ld-%.*s", i % 50, (int)(i % 40),
+                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        gomap_str k = {buf, (size_t)len};
+        uint64_t v = (uint64_t)i, out = 0;
+        CHECK(gomap_sync_store(ms, &k, &v) >= 0);
+        CHECK_EQ(gomap_sync_load(ms, &k, &out), 1);
+        CHECK_EQ(out, v);
+        if (i % 3 == 0) CHECK_EQ(gomap_sync_delete(ms, &k), 1);
+    }
+    CHECK_SYNC(ms);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK(st.cached <= 4 * 256);
+
+    /* the barrier empties the caches; free + barrier leaves nothing */
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    gomap_sync_stats_get(m, &st);
+    CHECK_EQ(st.cached, 0);
+    CHECK_EQ(st.retired, 0);
+    CHECK_EQ(st.len, 8);
+    CHECK_SYNC(m);
+    gomap_sync_free(ms);
+    churn(m, n / 10); /* refill, then free the map: the cache outlives it safely */
+    fill_cache(m);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK(st.cached > 0);
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK_EQ(st.cached, 0);
+    CHECK_EQ(st.retired_process, 0);
+
+    /* other threads: thread exit and detach release their caches */
+    m = new_u64(NULL);
+    pthread_t th;
+    gomap_sync_stats_get(NULL, &st);
+    hits0 = st.cache_hits;
+    CHECK_EQ(pthread_create(&th, NULL, recycle_thread, m), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK(st.cache_hits > hits0);
+    CHECK_EQ(st.cached, 0);
+    CHECK_EQ(pthread_create(&th, NULL, recycle_detach_thread, m), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+
+    /* a custom allocator: every entry is a call, no cache hit, no leak */
+    tu_alloc a;
+    memset(&a, 0, sizeof a);
+    gomap_allocator ga = tu_allocator(&a);
+    m = new_u64(&ga);
+    gomap_sync_stats_get(NULL, &st);
+    hits0 = st.cache_hits;
+    long long calls0 = a.calls;
+    churn(m, n);
+    gomap_sync_stats_get(m, &st);
+    CHECK_EQ(st.cache_hits, hits0);
+    CHECK(a.calls - calls0 >= 2 * (long long)n); /* a swap and a store per round */
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    CHECK_EQ(a.live, 0);
+    gomap_sync_stats_get(NULL, &st);
+    CHECK_EQ(st.cached, 0);
+}
+
 static void *detach_thread(void *arg) {
     gomap_sync *m = (gomap_sync *)arg;
     for (uint64_t k = 0; k < 100; k++) {
@@ -885,6 +1028,7 @@ int main(void) {
     RUN(test_failing_allocator);
     RUN(test_enomem_results);
     RUN(test_reclaim_and_leaks);
+    RUN(test_recycling);
     RUN(test_detach);
     RUN(test_nested);
     RUN(test_fork);
