@@ -360,7 +360,7 @@ GOMAP_API void gomap_iter_done(gomap_iter *it);
 /* Named bounds on incremental work (see src/map.c). */
 #define GOMAP_EVACUATE_PER_WRITE 2  /* old buckets moved by one write, at most */
 #define GOMAP_EVACUATE_SCAN_CAP 1024 /* extra evacuated buckets skipped per advance */
-#define GOMAP_RELEASE_PER_WRITE (256u << 10) /* dead array bytes unmapped per write */
+#define GOMAP_RELEASE_PER_WRITE (64u << 10) /* dead array bytes unmapped per write */
 
 typedef struct gomap_stats {
     size_t count;            /* entries */

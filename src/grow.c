@@ -83,7 +83,10 @@ static void gm_mem_free(gomap *m, gm_table *t) {
     m->a.free(m->a.ctx, t->mem, t->mem_size);
 }
 
-/* Unmap up to `budget` bytes of dead regions (SIZE_MAX: all of them). */
+/* Give up to `budget` bytes of dead regions back (SIZE_MAX: all of them).
+   Pieces are dropped with madvise(MADV_DONTNEED), which leaves the mapping
+   whole (unmapping a piece would split it, which costs more); the mapping
+   itself, by then holding at most a page, goes last. */
 void gm_release_some(gomap *m, size_t budget) {
 #if defined(GM_HAVE_MMAP)
     size_t page = gm_page_size();
@@ -92,17 +95,23 @@ void gm_release_some(gomap *m, size_t budget) {
         size_t left = r->size - r->done;
         if (left <= page) { /* only the page holding the node is left */
             m->releasing = r->next;
-            munmap(r->base + r->done, left);
+            munmap(r->base, r->size);
             gm_count_sub(&m->bytes, left);
             budget = budget > left ? budget - left : 0;
             continue;
         }
         size_t step = left - page;
         if (step > budget) step = budget < page ? page : budget & ~(page - 1);
-        munmap(r->base + r->done, step);
+        if (budget == SIZE_MAX || madvise(r->base + r->done, step, MADV_DONTNEED) != 0) {
+            /* Freeing everything (gomap_free), or madvise refused: unmap. */
+            m->releasing = r->next;
+            munmap(r->base, r->size);
+            gm_count_sub(&m->bytes, left);
+            continue;
+        }
         r->done += step;
         gm_count_sub(&m->bytes, step);
-        budget = budget > step ? budget - step : 0;
+        budget -= step;
     }
 #else
     (void)m;

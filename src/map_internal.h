@@ -104,7 +104,7 @@ typedef struct gm_table {
 
 /* Arrays at least this large are mmap'ed when the map uses the default
    allocator, so that they can be returned to the OS incrementally. */
-#define GM_MAP_MIN ((size_t)1 << 20)
+#define GM_MAP_MIN ((size_t)128 << 10)
 /* Dead mmap'ed memory given back to the OS per write, at most: munmap costs
    about 75 us per MB of touched memory here, so a 128 MB array freed at once
    is a 15 ms pause (measured with a throwaway malloc/memset/free loop). */
