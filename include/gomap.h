@@ -385,7 +385,7 @@ typedef struct gomap_stats {
     size_t retired_blocks;       /* memory kept alive for live iterators */
     size_t pending_release;      /* bytes of dead arrays not yet given back
                                     to the OS (default allocator, arrays of
-                                    1 MB or more): at most
+                                    128 KB or more): at most
                                     GOMAP_RELEASE_PER_WRITE go per write */
 } gomap_stats;
 
