@@ -294,9 +294,10 @@ GOMAP_API int gomap_delete(gomap *m, const void *key);
  * Remove every entry, NaN keys included, keeping the bucket array (clear does
  * not shrink, as in Go).  Gives the map a new random seed.  Iterators running
  * on the map stop returning pre-clear entries (Go 1.24's clearSeq rule).
- * Returns GOMAP_OK, GOMAP_EINVAL, or GOMAP_ENOMEM (only when iterators are
- * live and the fresh bucket array they require could not be allocated; the
- * map is then unchanged).
+ * Returns GOMAP_OK, GOMAP_EINVAL, or GOMAP_ENOMEM in one case only: the key
+ * type has a key_destroy, iterators are live, and the block that keeps the
+ * keys until they are done could not be allocated (the map is unchanged).
+ * Iterators may then still produce entries inserted after the clear.
  */
 GOMAP_API int gomap_clear(gomap *m);
 
