@@ -307,7 +307,9 @@ GOMAP_API int gomap_clear(gomap *m);
  * out-of-line keys and values get copies of their own.  Returns NULL when
  * memory runs out (nothing leaks), when m is NULL, and when the type has a
  * key_destroy or val_destroy: a bytewise copy would make both maps destroy
- * the same resources, so such maps must be copied by the caller.
+ * the same resources, so such maps must be copied by the caller.  The clone
+ * uses m's allocator: clones made from several threads at once call it from
+ * those threads at once.
  */
 GOMAP_API gomap *gomap_clone(const gomap *m);
 
