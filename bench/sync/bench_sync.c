@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- the maps ---------------------------------------------------------------- */
 
@@ -396,6 +398,44 @@ static void bench_one(const sb_ops *o, const bench_def *b, int nthreads, int run
     fflush(stdout);
 }
 
+/* ---- memory: peak RSS of one map filled with n u64 -> u64 entries ---------------- */
+
+/* VmRSS or VmHWM of this process, in kB (0 if unreadable). */
+static long status_kb(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    long kb = 0;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n)) kb = atol(line + n + 1);
+    fclose(f);
+    return kb;
+}
+
+/* In a child process of its own (so that the numbers are this map's alone):
+   create the map, store keys 1..n, and print the growth of the resident set
+   and of its peak, per entry. */
+static void memory_one(const sb_ops *o, uint64_t n) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return;
+    if (pid == 0) {
+        if (o->thread_enter) o->thread_enter();
+        long rss0 = status_kb("VmRSS:");
+        sb_map *m = o->create();
+        for (uint64_t k = 1; k <= n; k++) o->store(m, sb_mix64(k), k);
+        long rss = status_kb("VmRSS:"), hwm = status_kb("VmHWM:");
+        printf("memory map=%s n=%llu live_bytes_per_entry=%.1f peak_bytes_per_entry=%.1f\n", o->name,
+               (unsigned long long)n, (double)(rss - rss0) * 1024.0 / (double)n,
+               (double)(hwm - rss0) * 1024.0 / (double)n);
+        fflush(stdout);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
 static bool listed(const char *list, const char *name) {
     if (!list) return true;
     size_t n = strlen(name);
@@ -408,12 +448,19 @@ int main(int argc, char **argv) {
     const char *maps = NULL, *benches = NULL, *threads = "1,2";
     int runs = 5;
     double target = 0.15;
+    uint64_t mem_n = 0; /* -M N: only the memory measurement, N entries */
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "-m")) maps = argv[i + 1];
+        if (!strcmp(argv[i], "-M")) mem_n = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "-m")) maps = argv[i + 1];
         else if (!strcmp(argv[i], "-b")) benches = argv[i + 1];
         else if (!strcmp(argv[i], "-t")) threads = argv[i + 1];
         else if (!strcmp(argv[i], "-r")) runs = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-s")) target = atof(argv[i + 1]);
+    }
+    if (mem_n) {
+        for (size_t mi = 0; mi < NMAPS; mi++)
+            if (listed(maps, g_maps[mi]->name)) memory_one(g_maps[mi], mem_n);
+        return 0;
     }
     if (runs < 1) runs = 1;
     if (runs > 16) runs = 16;
