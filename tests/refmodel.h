@@ -12,6 +12,7 @@
 #define GOMAP_TEST_REFMODEL_H
 
 #include "gomap.h"
+#include "testutil.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,19 +26,6 @@
         fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, (msg));             \
         CHECK(0);                                                             \
     } while (0)
-
-/* ---- scale ------------------------------------------------------------------ */
-
-/* 1 normally, 10 under GOMAP_TEST_SCALE=small (sanitizer builds). */
-static inline long rm_scale_div(void) {
-    const char *s = getenv("GOMAP_TEST_SCALE");
-    return (s && strcmp(s, "small") == 0) ? 10 : 1;
-}
-/* n scaled down for small runs, never below lo. */
-static inline long rm_scaled(long n, long lo) {
-    long v = n / rm_scale_div();
-    return v < lo ? lo : v;
-}
 
 /* ---- the reference map ---------------------------------------------------- */
 

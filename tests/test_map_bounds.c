@@ -39,7 +39,7 @@ static void check_write_work(const gomap_stats *b, const gomap_stats *a) {
 /* Heavy random insert/delete/update mixes over built-in keys, with every
    write's work counted, and reads that must do none. */
 static void test_write_work_random(void) {
-    long ops = rm_scaled(400000, 40000);
+    long ops = tu_scaled(400000, 40000);
     tu_seed(77);
     gomap_type t = GOMAP_TYPE_U64_U64;
     gomap *m = gomap_new(&t, 0);
@@ -245,7 +245,7 @@ static void test_same_size_grow(void) {
    chain in turn grows long and then empties, leaving its overflow buckets.
    The bounds hold throughout and same-size grows happen. */
 static void test_same_size_churn(void) {
-    long rounds = rm_scaled(4000, 800);
+    long rounds = tu_scaled(4000, 800);
     gomap *m = new_ident(0);
     gomap_stats s, b;
     tu_seed(99);

@@ -237,7 +237,7 @@ static void test_each_operation(void) {
 
 /* Random operations with a check after each. */
 static void test_random(void) {
-    long ops = rm_scaled(100000, 10000);
+    long ops = tu_scaled(100000, 10000);
     tu_seed(4242);
     dmap *d = d_new(GOMAP_F_KEY_UPDATE, 16, 16, 0);
     for (long i = 0; i < ops; i++) {

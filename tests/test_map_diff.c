@@ -666,7 +666,7 @@ static void run_kind(const kind *k, uint64_t seed) {
     new_map(r);
     /* the weak hash runs in full even when small: it needs many epochs to
        see same-size grows, and its maps are small */
-    long total = rm_scaled(k->ops, k->same_size ? k->ops : 2000);
+    long total = tu_scaled(k->ops, k->same_size ? k->ops : 2000);
     long next_full = 0;
     while ((long)r->n_ops < total) {
         /* An epoch: fill, churn, drain, churn.  A clustered epoch instead

@@ -396,7 +396,7 @@ static void test_nan_grow_iterator(void) {
    live, NaNs take X or Y by the low bit of their tophash); new NaNs are
    produced at most once. */
 static void test_nan_iterate_while_growing(void) {
-    long rounds = rm_scaled(50, 5);
+    long rounds = tu_scaled(50, 5);
     for (long round = 0; round < rounds; round++) {
         gomap *m = new_f64(0);
         const uint64_t old = 40, extra = 2000;

@@ -67,7 +67,7 @@ static void finish_growing(gomap *m, uint64_t absent) {
 /* TestIterGrowAndDelete: grow the map and delete every odd key at the first
    step; no odd key may come out afterwards. */
 static void test_iter_grow_and_delete(void) {
-    long rounds = rm_scaled(200, 20);
+    long rounds = tu_scaled(200, 20);
     for (long r = 0; r < rounds; r++) {
         gomap *m = new_u64(4);
         for (uint64_t i = 0; i < 100; i++) put(m, i, i);
@@ -100,7 +100,7 @@ static void test_iter_grow_and_delete(void) {
    many times and finishes growing; every original key must still come out,
    and the memory kept for it is released when it ends. */
 static void test_iter_grow_with_gc(void) {
-    long rounds = rm_scaled(100, 10);
+    long rounds = tu_scaled(100, 10);
     for (long r = 0; r < rounds; r++) {
         tu_alloc a;
         memset(&a, 0, sizeof a);
@@ -202,7 +202,7 @@ static void test_iter_abandoned(void) {
 
 /* TestMapIterDuplicate: 1000 inserted, 980 deleted, 20 come out. */
 static void test_iter_duplicate(void) {
-    long rounds = rm_scaled(1000, 100);
+    long rounds = tu_scaled(1000, 100);
     for (long r = 0; r < rounds; r++) {
         gomap *m = new_u64(0);
         for (uint64_t i = 0; i < 1000; i++) put(m, i, i);
@@ -282,7 +282,7 @@ static void test_iter_order_varies(void) {
 /* TestMapIterDeleteReplace: delete and re-insert every key as it comes out;
    every key must come out (be set to true) and the loop must end. */
 static void test_iter_delete_replace(void) {
-    long step = rm_scale_div() > 1 ? 397 : 37;
+    long step = tu_scale_div() > 1 ? 397 : 37;
     for (uint64_t n = 0; n < 4000; n += (uint64_t)step) {
         gomap *m = new_u64(0);
         for (uint64_t j = 0; j < n; j++) put(m, j, 0);
@@ -391,7 +391,7 @@ static void tr_end(const tracker *t) {
 /* Iterate with random writes between steps, over maps of many sizes, with
    and without growth under the iterator. */
 static void test_iter_random_mutation(void) {
-    long rounds = rm_scaled(3000, 300);
+    long rounds = tu_scaled(3000, 300);
     tu_seed(12345);
     for (long r = 0; r < rounds; r++) {
         size_t n = 1 + (size_t)(tu_rand() % 600);

@@ -16,26 +16,7 @@
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static long scale_div(void) {
-    const char *s = getenv("GOMAP_TEST_SCALE");
-    return (s && strcmp(s, "small") == 0) ? 10 : 1;
-}
-static long scaled(long n, long lo) {
-    long v = n / scale_div();
-    return v < lo ? lo : v;
-}
 
-/* gomap_sync_check() must pass. */
-#define CHECK_SYNC(m)                                                               \
-    do {                                                                            \
-        char msg_[256];                                                             \
-        int inv_ = gomap_sync_check((m), msg_, sizeof msg_);                        \
-        if (inv_ != 0) {                                                            \
-            fprintf(stderr, "%s:%d: invariant S%d broken: %s\n", __FILE__, __LINE__, \
-                    inv_, msg_);                                                    \
-            exit(1);                                                                \
-        }                                                                           \
-    } while (0)
 
 static gomap_sync *new_u64(const gomap_allocator *a) {
     gomap_type t = GOMAP_TYPE_U64_U64;
@@ -252,7 +233,7 @@ static void test_model(void) {
     gomap_sync *m = new_u64(NULL);
     static model ref;
     memset(&ref, 0, sizeof ref);
-    long n = scaled(200000, 20000);
+    long n = tu_scaled(200000, 20000);
     for (long i = 0; i < n; i++) {
         uint64_t k = tu_rand() % NKEYS, v = tu_rand();
         random_op(m, &ref, k, v);
@@ -269,7 +250,7 @@ static void test_model_collisions(void) {
     gomap_sync *m = new_ident();
     static model ref;
     memset(&ref, 0, sizeof ref);
-    long n = scaled(60000, 6000);
+    long n = tu_scaled(60000, 6000);
     for (long i = 0; i < n; i++) {
         uint64_t k = tu_rand() % NKEYS, v = tu_rand();
         random_op(m, &ref, k, v);
@@ -374,7 +355,7 @@ static bool range_fn(const void *key, const void *val, void *ctx) {
 
 static void test_range(void) {
     gomap_sync *m = new_u64(NULL);
-    size_t n = (size_t)scaled(20000, 5000);
+    size_t n = (size_t)tu_scaled(20000, 5000);
     rctx c = {m, (uint8_t *)calloc(2 * n, 1), 2 * n, 0, 0, 0};
     for (uint64_t k = 0; k < n; k++) {
         uint64_t v = k * 3;
@@ -670,7 +651,7 @@ static void test_failing_allocator(void) {
     memset(&ref, 0, sizeof ref);
     static snap before, after;
     tu_seed(99);
-    long ops = scaled(3000, 600);
+    long ops = tu_scaled(3000, 600);
     long failures = 0;
     for (long i = 0; i < ops; i++) {
         uint64_t k = tu_rand() % NKEYS, v = tu_rand();
@@ -767,7 +748,7 @@ static void test_reclaim_and_leaks(void) {
     gomap_sync *m1 = NULL, *m2 = NULL;
     CHECK_EQ(gomap_sync_create(&m1, &t, &ga), GOMAP_OK);
     CHECK_EQ(gomap_sync_create(&m2, &t, &ga), GOMAP_OK);
-    long n = scaled(50000, 5000);
+    long n = tu_scaled(50000, 5000);
     for (long i = 0; i < n; i++) {
         uint64_t k = (uint64_t)(i % 1000), v = (uint64_t)i;
         gomap_sync *m = (i & 1) ? m1 : m2;
@@ -816,7 +797,7 @@ static void fill_cache(gomap_sync *m) {
 
 static void *recycle_thread(void *arg) {
     gomap_sync *m = (gomap_sync *)arg;
-    churn(m, scaled(20000, 2000));
+    churn(m, tu_scaled(20000, 2000));
     fill_cache(m);
     gomap_sync_stats st;
     gomap_sync_stats_get(NULL, &st);
@@ -826,7 +807,7 @@ static void *recycle_thread(void *arg) {
 
 static void *recycle_detach_thread(void *arg) {
     gomap_sync *m = (gomap_sync *)arg;
-    churn(m, scaled(20000, 2000));
+    churn(m, tu_scaled(20000, 2000));
     fill_cache(m);
     gomap_sync_stats st;
     gomap_sync_stats_get(NULL, &st);
@@ -850,7 +831,7 @@ static void test_recycling(void) {
     /* default allocator: recycling happens, and reused memory holds the
        right keys and values (churn checks them; the checker walks the trie) */
     gomap_sync *m = new_u64(NULL);
-    long n = scaled(50000, 5000);
+    long n = tu_scaled(50000, 5000);
     churn(m, n);
     CHECK_SYNC(m);
     gomap_sync_stats_get(m, &st);

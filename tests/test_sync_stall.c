@@ -25,14 +25,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long scale_div(void) {
-    const char *s = getenv("GOMAP_TEST_SCALE");
-    return (s && strcmp(s, "small") == 0) ? 10 : 1;
-}
-static long scaled(long n, long lo) {
-    long v = n / scale_div();
-    return v < lo ? lo : v;
-}
 
 #define BATCH 128 /* GM_EBR_BAG_CAP: items per retirement batch */
 
@@ -120,7 +112,7 @@ static void test_outside(void) {
     park pk;
     pthread_t th;
     park_start(&pk, &th, m);
-    long n = scaled(400000, 40000);
+    long n = tu_scaled(400000, 40000);
     size_t peak = 0;
     for (long i = 0; i < n; i++) {
         churn(m, (uint64_t)i, 1000);
@@ -167,7 +159,7 @@ static void test_outside_mt(void) {
     enum { NCH = 4 };
     churner cs[NCH];
     pthread_t ct[NCH];
-    long ops = scaled(400000, 40000);
+    long ops = tu_scaled(400000, 40000);
     atomic_store(&g_churning, NCH);
     for (int i = 0; i < NCH; i++) {
         cs[i].m = m;
@@ -253,7 +245,7 @@ static void test_inside(void) {
     while (g_inside.state != 1) pthread_cond_wait(&g_inside.cv, &g_inside.mu);
     pthread_mutex_unlock(&g_inside.mu);
 
-    long n = scaled(60000, 6000);
+    long n = tu_scaled(60000, 6000);
     long retired = 0;
     for (uint64_t k = 0; k < 1000; k++) gomap_sync_store(other, &k, &k);
     for (long i = 0; i < n; i++) {

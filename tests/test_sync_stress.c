@@ -35,25 +35,7 @@
         tu_passed++;                                                               \
     } while (0)
 
-static long scale_div(void) {
-    const char *s = getenv("GOMAP_TEST_SCALE");
-    return (s && strcmp(s, "small") == 0) ? 10 : 1;
-}
-static long scaled(long n, long lo) {
-    long v = n / scale_div();
-    return v < lo ? lo : v;
-}
 
-#define CHECK_SYNC(m)                                                               \
-    do {                                                                            \
-        char msg_[256];                                                             \
-        int inv_ = gomap_sync_check((m), msg_, sizeof msg_);                        \
-        if (inv_ != 0) {                                                            \
-            fprintf(stderr, "%s:%d: invariant S%d broken: %s\n", __FILE__, __LINE__, \
-                    inv_, msg_);                                                    \
-            exit(1);                                                                \
-        }                                                                           \
-    } while (0)
 
 /* ---- a thread-safe counting allocator ---------------------------------------- */
 
@@ -204,7 +186,7 @@ static void test_counters(int n) {
     }
     targ args[16];
     memset(args, 0, sizeof args);
-    long ops = scaled(160000, 8000) / n;
+    long ops = tu_scaled(160000, 8000) / n;
     run_threads(n, counters_thread, args, m, ops);
     uint64_t sum = 0;
     for (uint64_t k = 0; k < CNT_KEYS; k++) {
@@ -266,7 +248,7 @@ static void test_winners(int n) {
     gomap_sync *m = new_map(0);
     targ args[16];
     memset(args, 0, sizeof args);
-    run_threads(n, winners_thread, args, m, scaled(40, 4) / (n > 4 ? 2 : 1));
+    run_threads(n, winners_thread, args, m, tu_scaled(40, 4) / (n > 4 ? 2 : 1));
     finish_map(m);
 }
 
@@ -325,7 +307,7 @@ static void test_exclusive(int n) {
     gomap_sync *m = new_map(0);
     targ args[16];
     memset(args, 0, sizeof args);
-    long ops = scaled(240000, 12000) / n;
+    long ops = tu_scaled(240000, 12000) / n;
     for (int i = 0; i < n; i++) {
         args[i].produced = (uint64_t *)malloc((size_t)ops * 8);
         args[i].consumed = (uint64_t *)malloc((size_t)ops * 8);
@@ -462,7 +444,7 @@ static void test_disjoint(int n, int hash_mode) {
     gomap_sync *m = new_map(hash_mode);
     targ args[16];
     memset(args, 0, sizeof args);
-    run_threads(n, disjoint_thread, args, m, scaled(240000, 12000) / n);
+    run_threads(n, disjoint_thread, args, m, tu_scaled(240000, 12000) / n);
     long long total = 0;
     for (int i = 0; i < n; i++) total += args[i].counter;
     CHECK_EQ(gomap_sync_len(m), total);
@@ -543,7 +525,7 @@ static void test_chaos(int n, int hash_mode) {
     gomap_sync *m = new_map(hash_mode);
     targ args[16];
     memset(args, 0, sizeof args);
-    run_threads(n, chaos_thread, args, m, scaled(240000, 12000) / n);
+    run_threads(n, chaos_thread, args, m, tu_scaled(240000, 12000) / n);
     CHECK_SYNC(m);
     g_count_n = 0;
     CHECK_EQ(gomap_sync_range(m, count_fn, NULL), GOMAP_OK);
@@ -609,7 +591,7 @@ static void test_range_churn(int n) {
     }
     targ args[16];
     memset(args, 0, sizeof args);
-    run_threads(n, range_thread, args, m, scaled(160000, 8000) / n);
+    run_threads(n, range_thread, args, m, tu_scaled(160000, 8000) / n);
     finish_map(m);
 }
 

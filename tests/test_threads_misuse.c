@@ -281,7 +281,7 @@ static void test_concurrent_release(void) {
 }
 
 int main(void) {
-    rounds = rm_scaled(300, 30);
+    rounds = tu_scaled(300, 30);
     gomap_set_fatal_handler(count_fatal);
     RUN(test_concurrent_readers);
     RUN(test_concurrent_release);

@@ -47,6 +47,31 @@ static int tu_failures;
         }                                                                          \
     } while (0)
 
+/* 1 normally, 10 under GOMAP_TEST_SCALE=small (the sanitizer builds). */
+static inline long tu_scale_div(void) {
+    const char *s = getenv("GOMAP_TEST_SCALE");
+    return (s && strcmp(s, "small") == 0) ? 10 : 1;
+}
+/* n scaled down for small runs, never below lo. */
+static inline long tu_scaled(long n, long lo) {
+    long v = n / tu_scale_div();
+    return v < lo ? lo : v;
+}
+
+#ifdef GOMAP_SYNC_H
+/* gomap_sync_check() must pass (include gomap_sync.h first). */
+#define CHECK_SYNC(m)                                                               \
+    do {                                                                            \
+        char msg_[256];                                                             \
+        int inv_ = gomap_sync_check((m), msg_, sizeof msg_);                        \
+        if (inv_ != 0) {                                                            \
+            fprintf(stderr, "%s:%d: invariant S%d broken: %s\n", __FILE__, __LINE__, \
+                    inv_, msg_);                                                    \
+            exit(1);                                                                \
+        }                                                                           \
+    } while (0)
+#endif
+
 /* Run a named test function and say so. */
 #define RUN(fn)                                                                    \
     do {                                                                           \
