@@ -16,12 +16,14 @@
 #define GM_INLINE static inline __attribute__((always_inline))
 #define GM_NOINLINE __attribute__((noinline))
 #define GM_HIDDEN __attribute__((visibility("hidden")))
+#define GM_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define GM_LIKELY(x) (x)
 #define GM_UNLIKELY(x) (x)
 #define GM_INLINE static inline
 #define GM_NOINLINE
 #define GM_HIDDEN
+#define GM_PREFETCH(p) ((void)(p))
 #endif
 
 /* ---- allocation (src/alloc.c) ------------------------------------------ */

@@ -221,6 +221,11 @@ static void test_null_inputs(void) {
     gomap_iter it;
     gomap_iter_init(&it, NULL);
     CHECK(!gomap_iter_next(&it));
+    uint64_t keys[3] = {1, 2, 3};
+    void *vals[3] = {&k, &k, &k};
+    CHECK_EQ(gomap_get_many(NULL, keys, 3, vals), 0);
+    CHECK(vals[0] == NULL && vals[1] == NULL && vals[2] == NULL);
+    CHECK_EQ(gomap_get_many(NULL, keys, 3, NULL), 0);
 
     /* NULL out / NULL type for create */
     gomap_type t = GOMAP_TYPE_U64_U64;
@@ -242,6 +247,15 @@ static void test_null_inputs(void) {
     CHECK_EQ(gomap_delete(m, NULL), GOMAP_EINVAL);
     gomap_stats_get(m, NULL); /* must not crash */
     CHECK_EQ(gomap_check(m, NULL, 0), 0);
+    vals[0] = vals[1] = vals[2] = &k;
+    CHECK_EQ(gomap_get_many(m, NULL, 3, vals), 0); /* NULL keys: nothing found */
+    CHECK(vals[0] == NULL && vals[1] == NULL && vals[2] == NULL);
+    CHECK_EQ(gomap_get_many(m, keys, 3, NULL), 0);
+    vals[0] = &k;
+    CHECK_EQ(gomap_get_many(m, keys, 0, vals), 0); /* n == 0 touches nothing */
+    CHECK(vals[0] == &k);
+    CHECK_EQ(gomap_get_many(m, keys, 3, vals), 1);
+    CHECK(vals[0] != NULL && *(uint64_t *)vals[0] == 10 && vals[1] == NULL && vals[2] == NULL);
     CHECK_EQ(gomap_len(m), 1);
     int found;
     CHECK_EQ(get_u64(m, 1, &found), 10);
@@ -669,6 +683,9 @@ static void test_zero_size(void) {
     ++*(uint64_t *)gomap_assign(m, NULL);
     CHECK_EQ(*(uint64_t *)gomap_get(m, "x"), 2);
     CHECK_EQ(iter_count(m), 1);
+    void *vals[4] = {NULL, NULL, NULL, NULL};
+    CHECK_EQ(gomap_get_many(m, NULL, 4, vals), 4); /* the one key, four times */
+    CHECK(vals[0] == p && vals[3] == p);
     CHECK_MAP(m);
     CHECK_EQ(gomap_delete(m, NULL), 1);
     CHECK_EQ(gomap_delete(m, NULL), 0);

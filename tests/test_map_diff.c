@@ -1,7 +1,7 @@
 /*
  * test_map_diff.c -- the differential test: millions of random operations
- * (put, assign, delete, lookup, clear, clone, and iterators that run
- * interleaved with all of them) against the trivial reference map of
+ * (put, assign, delete, lookup, batch lookup, clear, clone, and iterators
+ * that run interleaved with all of them) against the trivial reference map of
  * refmodel.h, for several key kinds, with gomap_check() after every
  * operation.  Key spaces are resized epoch by epoch so that maps cross many
  * growth boundaries, are drained, cleared and re-created with random hints.
@@ -544,6 +544,34 @@ static void op_get(run *r, size_t id) {
     }
 }
 
+/* gomap_get_many on a batch of random ids (hits and misses, repeats
+   allowed, 0..MANY_MAX keys): each result as gomap_get would give it. */
+enum { MANY_MAX = 40 };
+static void op_get_many(run *r) {
+    static unsigned char keys[MANY_MAX * BLOB_KEY];
+    size_t ids[MANY_MAX];
+    void *vals[MANY_MAX];
+    const size_t ks = r->k->type.key_size;
+    size_t n = (size_t)(tu_rand() % (MANY_MAX + 1)), want = 0;
+    for (size_t j = 0; j < n; j++) {
+        ids[j] = (size_t)(tu_rand() % r->ref.cap);
+        unsigned char *key = keys + j * ks;
+        r->k->make(ids[j], (int)(tu_rand() % (uint64_t)r->k->nvariants(ids[j])), key);
+        if (r->k->type.kind == GOMAP_KEY_STR_COPY) {
+            /* strc_make builds every key in one scratch buffer */
+            gomap_str s = {str_store[0][ids[j]], str_len[ids[j]]};
+            memcpy(key, &s, sizeof s);
+        }
+        want += rm_has(&r->ref, ids[j]);
+    }
+    CHECK_EQ(gomap_get_many(r->m, keys, n, vals), want);
+    scribble();
+    for (size_t j = 0; j < n; j++) {
+        CHECK_EQ(vals[j] != NULL, rm_has(&r->ref, ids[j]));
+        if (vals[j]) val_check(vals[j], r->vsize, r->ref.val[ids[j]]);
+    }
+}
+
 static void op_clear(run *r) {
     CHECK_EQ(gomap_clear(r->m), GOMAP_OK);
     for (size_t id = 0; id < r->ref.cap; id++)
@@ -587,7 +615,8 @@ static void one_op(run *r, unsigned p_ins, unsigned p_del) {
     } else if (x < p_ins + p_del) {
         op_delete(r, id);
     } else if (x < 960) {
-        op_get(r, id);
+        if (tu_rand() % 8) op_get(r, id);
+        else op_get_many(r);
         write = false;
     } else if (x < 990) {
         /* iterators: start one, or step them */
