@@ -254,17 +254,20 @@ typedef struct chase_node {
     uint64_t pad[7];
 } chase_node;
 
-double bench_chase(size_t bytes, unsigned chains, uint64_t accesses)
+double bench_chase(size_t bytes, unsigned chains, uint64_t accesses, unsigned lines)
 {
     enum { MAXC = 64 };
     if (chains < 1)
         chains = 1;
     if (chains > MAXC)
         chains = MAXC;
-    size_t count = bytes / sizeof(chase_node);
+    if (lines < 1)
+        lines = 1;
+    /* count nodes of `lines` 64-byte lines each; node k starts at line k*lines */
+    size_t count = bytes / (sizeof(chase_node) * lines);
     if (count < (size_t)chains * 8)
         count = (size_t)chains * 8;
-    chase_node *nodes = malloc(count * sizeof *nodes);
+    chase_node *nodes = malloc(count * lines * sizeof *nodes);
     size_t *order = malloc(count * sizeof *order);
     if (!nodes || !order) {
         free(nodes);
@@ -281,26 +284,39 @@ double bench_chase(size_t bytes, unsigned chains, uint64_t accesses)
         order[j] = t;
     }
     for (size_t i = 0; i < count; i++) {
-        nodes[order[i]].next = order[(i + 1) % count];
-        nodes[order[i]].pad[0] = i;
+        for (unsigned l = 0; l < lines; l++)
+            nodes[order[i] * lines + l].pad[0] = i + l;
+        nodes[order[i] * lines].next = order[(i + 1) % count] * lines;
     }
     uint64_t pos[MAXC];
     for (unsigned c = 0; c < chains; c++)
-        pos[c] = order[(size_t)c * count / chains];
+        pos[c] = order[(size_t)c * count / chains] * lines;
     free(order);
     uint64_t steps = accesses / chains;
     if (steps < 1)
         steps = 1;
+    /* A step loads the node's first line (the link: each step waits for the
+       previous one of its chain) and reads one word of each other line of
+       the node, off the chain's critical path. */
+    uint64_t side = 0;
+#define CHASE_STEP(c)                                                           \
+    do {                                                                        \
+        const chase_node *nd = &nodes[pos[(c)]];                                \
+        for (unsigned l = 1; l < lines; l++)                                    \
+            side += nd[l].pad[0];                                               \
+        pos[(c)] = nd->next;                                                    \
+    } while (0)
     /* warm the working set once */
     for (uint64_t s = 0; s < count / chains + 1; s++)
         for (unsigned c = 0; c < chains; c++)
-            pos[c] = nodes[pos[c]].next;
+            CHASE_STEP(c);
     uint64_t t0 = bench_now_ns();
     for (uint64_t s = 0; s < steps; s++)
         for (unsigned c = 0; c < chains; c++)
-            pos[c] = nodes[pos[c]].next;
+            CHASE_STEP(c);
     uint64_t t1 = bench_now_ns();
-    uint64_t sum = 0;
+#undef CHASE_STEP
+    uint64_t sum = side;
     for (unsigned c = 0; c < chains; c++)
         sum += pos[c];
     bench_sink += sum;
@@ -398,7 +414,7 @@ void bench_result_json(FILE *f, const char *table, const bench_cfg *cfg,
             res->live_rss, res->peak_rss, res->live_acct, res->peak_acct);
     fputs(",\"extra\":{", f);
     first = 1;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < BENCH_EXTRA; i++) {
         if (!res->extra_names[i])
             continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", res->extra_names[i]);

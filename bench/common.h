@@ -109,6 +109,8 @@ typedef struct bench_lat {
 
 #define BENCH_LAT_TRIES 3 /* latency passes at most, while preempted */
 
+enum { BENCH_EXTRA = 6 }; /* table-specific figures a result can carry */
+
 typedef struct bench_result {
     int have[OP_COUNT];
     double ns[OP_COUNT];     /* ns per operation */
@@ -121,8 +123,8 @@ typedef struct bench_result {
     double *series;          /* max insert latency (ns) per window */
     double *series_mean;     /* mean insert latency (ns) per window */
     size_t nseries, window;  /* windows, inserts per window */
-    double extra[4];         /* table-specific figures (see extra_names) */
-    const char *extra_names[4];
+    double extra[BENCH_EXTRA];         /* table-specific figures (see extra_names) */
+    const char *extra_names[BENCH_EXTRA];
     const char *note;
 } bench_result;
 
@@ -210,8 +212,9 @@ int bench_hwm_reset(void);         /* 0 when the peak could be reset */
 /* ---- the pointer chase ("memory-level-parallelism limit") --------------- */
 
 /* ns per access chasing `chains` independent random chains through a
-   working set of `bytes` (64-byte nodes), `accesses` accesses in all. */
-double bench_chase(size_t bytes, unsigned chains, uint64_t accesses);
+   working set of `bytes` (nodes of `lines` 64-byte lines; each access reads
+   every line of its node, the first one being the link), `accesses` in all. */
+double bench_chase(size_t bytes, unsigned chains, uint64_t accesses, unsigned lines);
 
 /* ---- results and the command line -------------------------------------- */
 

@@ -293,12 +293,16 @@ def mlp_lines(data):
             c16 = mmm([r["extra"].get("chase16") for r in m])
             c32 = mmm([r["extra"].get("chase32") for r in m])
             ws = mmm([r["extra"].get("ws_bytes") for r in m])
+            l3 = mmm([r["extra"].get("chase3lines") for r in m])
             s = ("- %s, n=%s: working set %.1f MB; dependent chase %s ns/access, 16 chains %s, "
                  "32 chains %s; gomap lookup hit %s ns = %.1f× the limit"
                  % (KIND_LABEL[kind], fmt_n(n), ws[0] / 1e6, num(c1[0]), num(c16[0]), num(c32[0]),
                     num(g[0]), g[0] / min(c16[0], c32[0])))
             if b:
                 s += "; gomap_get_many %s ns = %.1f×" % (num(b[0]), b[0] / min(c16[0], c32[0]))
+                if l3:
+                    s += (" (3 lines per access, as a lookup in Go's bucket layout reads: %s ns; "
+                          "gomap_get_many = %.1f× that)" % (num(l3[0]), b[0] / l3[0]))
             else:
                 s += "; batch lookup: gomap_get_many not in gomap.h yet (hook in bench/table_gomap.c)"
             lines.append(s)
