@@ -323,7 +323,12 @@ static void gm_select_path(gomap *m) {
 /* Make t the current array. */
 void gm_set_current(gomap *m, gm_table *t) {
     m->buckets = t;
-    size_t lines = (m->bsize + 63) / 64;
+    /* Buckets start at multiples of g = gcd(bsize, 64) from a 64-byte
+       aligned base, so at most 64 - g bytes into a line: they span at most
+       (64 - g + bsize - 1) / 64 lines after their first. */
+    size_t g = m->bsize & (~m->bsize + 1);
+    if (g > 64) g = 64;
+    size_t lines = (64 - g + m->bsize - 1) / 64;
     m->prefetch_lines = t->mem_size < GM_PREFETCH_MIN ? 0 : (uint8_t)(lines > 3 ? 3 : lines);
 }
 

@@ -143,8 +143,9 @@ struct gomap {
     bool str_copy;           /* GOMAP_KEY_STR_COPY: the map owns string bytes */
     bool plain_keys;         /* dropping a key is just zeroing its slot */
     bool plain_vals;         /* dropping a value is just zeroing its slot */
-    uint8_t prefetch_lines;  /* extra cache lines of a bucket to prefetch; 0
-                                while the array is small enough to be cached */
+    uint8_t prefetch_lines;  /* lines of a bucket to prefetch besides its first
+                                (gm_prefetch_bucket); 0 while the array is
+                                small enough to be cached */
     gomap_type t;
     gomap_allocator a;
 
@@ -212,20 +213,19 @@ GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
 }
 /* Ask for the cache lines of bucket b at once: a bucket of u64 -> u64 spans
    three lines, and fetching them in parallel turns three memory latencies
-   into about one.  Only for arrays too big for the cache (prefetch_lines is
-   0 otherwise: then it would be wasted instructions). */
+   into about one.  The lines are b's own (the caller loads it), those of
+   b + 64 * j for j = 1..prefetch_lines - 1, and that of the bucket's last
+   byte: exactly the lines the bucket spans (gm_set_current works out how
+   many there can be).  prefetch_lines is 0 when
+   the array is small enough to stay cached (prefetching would be wasted
+   instructions), else at most 3. */
 GM_INLINE void gm_prefetch_bucket(const gomap *m, const char *b) {
-#if defined(__GNUC__)
     unsigned n = m->prefetch_lines;
     if (n) {
-        __builtin_prefetch(b + 64);
-        if (n > 1) __builtin_prefetch(b + 128);
-        if (n > 2) __builtin_prefetch(b + 192);
+        GM_PREFETCH(b + m->bsize - 1);
+        if (n > 1) GM_PREFETCH(b + 64);
+        if (n > 2) GM_PREFETCH(b + 128);
     }
-#else
-    (void)m;
-    (void)b;
-#endif
 }
 
 /* Copy / zero n bytes, inline for the common small sizes (the variable-size
