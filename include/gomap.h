@@ -252,8 +252,9 @@ GOMAP_API void *gomap_get_key(const gomap *m, const void *key, const void **stor
  * (const char *)keys + i * key_size (an array of keys).  A software
  * pipeline: each key is hashed and its bucket prefetched 16 keys ahead of
  * its probe, so that the cache misses of many lookups overlap; about twice
- * as fast as n calls on a map larger than the cache.  Returns the number of keys found, or 0 with every vals[i] NULL if
- * m, keys (n > 0, key_size > 0) or vals is NULL.  Never changes the map.
+ * as fast as n calls on a map larger than the cache.  Returns the number
+ * of keys found, or 0 with every vals[i] NULL if m, keys (n > 0,
+ * key_size > 0) or vals is NULL.  Never changes the map.
  */
 GOMAP_API size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals);
 

@@ -320,6 +320,9 @@ static void gm_select_path(gomap *m) {
    lookups prefetch every line of the bucket they probe. */
 #define GM_PREFETCH_MIN ((size_t)512 << 10)
 
+/* Is the current array small enough to stay in cache? */
+static bool gm_cached(const gomap *m) { return m->buckets->mem_size < GM_PREFETCH_MIN; }
+
 /* Make t the current array. */
 void gm_set_current(gomap *m, gm_table *t) {
     m->buckets = t;
@@ -329,7 +332,7 @@ void gm_set_current(gomap *m, gm_table *t) {
     size_t g = m->bsize & (~m->bsize + 1);
     if (g > 64) g = 64;
     size_t lines = (64 - g + m->bsize - 1) / 64;
-    m->prefetch_lines = t->mem_size < GM_PREFETCH_MIN ? 0 : (uint8_t)(lines > 3 ? 3 : lines);
+    m->prefetch_lines = gm_cached(m) ? 0 : (uint8_t)(lines > 3 ? 3 : lines);
 }
 
 /* Go's makemap: the smallest B with hint <= 6.5 * 2^B; bogus hints are 0. */
@@ -572,7 +575,7 @@ _Static_assert((GM_RING & (GM_RING - 1)) == 0 && GM_RING > GM_AHEAD, "ring size"
 GM_INLINE size_t gm_get_many_path(const gomap *m, const char *keys, size_t n, void **vals, int path) {
     const size_t ks = m->t.key_size;
     size_t found = 0, i;
-    if (!m->prefetch_lines) { /* cached: plain probes */
+    if (gm_cached(m)) { /* plain probes */
         for (size_t q = 0; q < n; q++) {
             const char *key = keys + q * ks;
             char *b = gm_find(m, key, gm_hash_key(m, key, path), path, &i);

@@ -145,7 +145,7 @@ struct gomap {
     bool plain_vals;         /* dropping a value is just zeroing its slot */
     uint8_t prefetch_lines;  /* lines of a bucket to prefetch besides its first
                                 (gm_prefetch_bucket); 0 while the array is
-                                small enough to be cached */
+                                small enough to be cached (gm_cached) */
     gomap_type t;
     gomap_allocator a;
 
@@ -216,9 +216,9 @@ GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
    into about one.  The lines are b's own (the caller loads it), those of
    b + 64 * j for j = 1..prefetch_lines - 1, and that of the bucket's last
    byte: exactly the lines the bucket spans (gm_set_current works out how
-   many there can be).  prefetch_lines is 0 when
-   the array is small enough to stay cached (prefetching would be wasted
-   instructions), else at most 3. */
+   many there can be).  prefetch_lines is 0 when the bucket never leaves its
+   first line, or when the array is small enough to stay cached (prefetching
+   would be wasted instructions); else at most 3. */
 GM_INLINE void gm_prefetch_bucket(const gomap *m, const char *b) {
     unsigned n = m->prefetch_lines;
     if (n) {
