@@ -64,18 +64,16 @@
  * writer that seals a batch meanwhile waits ~1 ms for it first.  A thread
  * that sleeps between calls costs nothing.  Details: src/ebr.c.
  *
- * Recycling.  For maps created with the default allocator (alloc == NULL),
- * trie nodes and entries whose grace period is over go into a small cache
- * of the thread that freed them, and that thread's next new nodes and
- * entries come from it before malloc is asked.  Each thread holds at most 4
- * size classes x min(256 blocks, 64 KiB), i.e. 256 KiB at the very most
- * (typically ~45 KiB: 256 trie nodes and 256 entries); the rest is freed as
- * usual.  Cached blocks are plain malloc blocks of no map in particular, so
- * freeing a map leaves them valid.  A thread's cache is emptied when it
- * exits or calls gomap_sync_thread_detach(), and every idle thread's cache by
- * gomap_sync_barrier().  Maps with a custom allocator never use the caches:
- * their every node comes from, and goes back to, their allocator (so
- * allocator statistics and failure injection see each one).
+ * Pools.  Each map keeps its trie nodes and entries in a pool of its own:
+ * chunks taken from its allocator (1 KiB first, doubling to 64 KiB), cut
+ * into blocks of the node's and the entry's size with no per-block header,
+ * and freed blocks reused for the next nodes and entries.  Chunks go back to
+ * the allocator only when the map is freed, so a map keeps the memory of its
+ * largest size; gomap_sync_stats() shows it (pool_bytes, pool_free).  A map
+ * that should give memory back as it shrinks, or an allocator that should
+ * see every node (statistics, failure injection), can turn the pool off with
+ * gomap_sync_set_pool() before the first write.  Copied string keys longer
+ * than 32 bytes and entries over 4 KiB never come from the pool.
  *
  * Fork.  A child of fork() may use the maps if no other thread was inside a
  * map call at the time of the fork.
@@ -103,8 +101,8 @@ typedef bool (*gomap_val_equal_fn)(const void *stored, const void *given);
  * hash seed.  Returns GOMAP_OK and sets *out, or GOMAP_EINVAL (NULL out, bad
  * descriptor, destroy functions present, allocator without alloc or free) or
  * GOMAP_ENOMEM, leaving *out NULL.  Allocates the map header and the root
- * node (about 1.4 KiB together: the root carries the length counter, striped
- * over 16 cache lines).
+ * node (about 2 KiB together: the root carries the length counter, striped
+ * over 16 cache lines, and the header the pool's 8 stripes).
  */
 GOMAP_API int gomap_sync_create(gomap_sync **out, const gomap_type *t,
                                 const gomap_allocator *alloc);
@@ -113,6 +111,14 @@ GOMAP_API int gomap_sync_create(gomap_sync **out, const gomap_type *t,
 GOMAP_API int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t,
                                    const gomap_allocator *alloc,
                                    gomap_val_equal_fn val_equal);
+
+/*
+ * Pool on (the default) or off (see "Pools" above).  Only before the map's
+ * first write: GOMAP_EINVAL for a NULL map or once the map has allocated a
+ * node or an entry (the pool can no longer be changed); GOMAP_OK otherwise.
+ * Not safe against concurrent calls on the map: call it right after create.
+ */
+GOMAP_API int gomap_sync_set_pool(gomap_sync *m, bool on);
 
 /*
  * Free the map: no other call on it may be running or start.  The trie is
@@ -209,8 +215,7 @@ GOMAP_API int gomap_sync_thread_detach(void);
 /*
  * Free everything retired so far, by every thread, in every map: seals every
  * thread's pending batch and waits (yielding) until no thread can still read
- * any of it, then empties the recycling cache of every thread that is not
- * using its own at that moment (with no concurrent map calls: all of them).  For shutdown and leak checkers; after gomap_sync_free() it
+ * any of it.  For shutdown and leak checkers; after gomap_sync_free() it
  * returns the freed map's last bytes to its allocator.  Blocks while a thread
  * stays inside a map call.  GOMAP_OK, or GOMAP_EINVAL when called from inside
  * a map call (an equality callback: it would wait for itself).
@@ -235,11 +240,9 @@ typedef struct gomap_sync_stats {
     uint64_t epoch;         /* the global reclamation epoch */
     bool membarrier;        /* readers skip their fence (membarrier in use) */
     uint64_t seed;          /* the map's hash seed */
-    size_t cache_hits;      /* process-wide, cumulative: trie nodes and entries
-                               taken from a thread's recycling cache instead
-                               of the allocator (maps with the default
-                               allocator only; see "Memory") */
-    size_t cached;          /* process-wide: blocks held in those caches now */
+    size_t pool_bytes;      /* this map: bytes of its pool's chunks (nodes,
+                               entries and free blocks; see "Pools") */
+    size_t pool_free;       /* this map: freed blocks waiting in the pool */
 } gomap_sync_stats;
 
 /* Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide

@@ -29,8 +29,6 @@
  *                  outlive its pending items.  Owned by its thread during a
  *                  write; otherwise parked in the record, where barrier/flush
  *                  can steal it with an atomic exchange.
- *   cache          per record: recycled default-allocator blocks, see
- *                  "Recycling caches".
  *   sealed list    a FIFO of full bags, each tagged with the epoch read when
  *                  it was sealed, under one mutex that is taken once per
  *                  ~100 retirements.
@@ -119,42 +117,6 @@
  *     each writer that seals a batch meanwhile first waits ~1 ms for it.
  *
  * ------------------------------------------------------------------------
- * Recycling caches
- * ------------------------------------------------------------------------
- * Freed items need not go back to the allocator: a writer that frees an
- * expired batch (in gm_ebr_put, outside its section) passes its record's
- * cache to the domain's free_item, and the domain may keep the block there
- * (gm_ebr_cache_push) instead of freeing it; the thread's next allocations of
- * that size pop from it first.  A churning thread thus reuses the ~100 nodes
- * it freed at its last seal for its next ~100 allocations, and glibc's
- * cross-thread and batch frees (a batch of 100 overflows its 7-entry tcache
- * and takes the arena lock) mostly disappear.  Rules:
- *   - only blocks of the default allocator (malloc/free) are cached.  They
- *     belong to no map, so a block freed by map A may serve map B, and
- *     nothing must be purged when a map is freed: a cache can never hold a
- *     block for an allocator that is gone.  Maps with their own allocator
- *     free to it as before (the domain decides: sync_map.c's `recycle`).
- *   - bound, per thread: GM_EBR_CACHE_SLOTS size classes (sizes rounded to
- *     16 by the caller; a slot that runs empty may take another size), each
- *     at most GM_EBR_CACHE_MAX blocks and GM_EBR_CACHE_BYTES bytes, so 256
- *     KiB at the very most; for a u64 map, 256 trie nodes (36 KiB) and 256
- *     entries (8 KiB).  What does not fit is freed.
- *   - ownership: the cache lives in the record (never freed) and is used by
- *     whoever took the record's pointer with an atomic exchange -- the thread
- *     itself for one allocation or one collection, or a barrier / a thread's
- *     release, which free its blocks and put it back.  A thread that finds
- *     the pointer taken just goes without the cache.  One uncontended
- *     exchange per allocation is the whole cost, and none when the cache is
- *     empty (the owner peeks at its `held` count first: only the owner adds
- *     to it), so insert-only workloads pay one relaxed load.
- *   - release: a thread's exit and gomap_sync_thread_detach() empty its
- *     cache; gm_ebr_barrier() empties every cache not in use at that moment
- *     (all of them when no map call runs concurrently).  Collections run by
- *     the barrier, a flush or a thread's exit free directly, with no cache.
- *   - a cache hit is not an allocator call, but only default-allocator maps
- *     see hits, so failure injection with a custom allocator is unchanged.
- *
- * ------------------------------------------------------------------------
  * fork()
  * ------------------------------------------------------------------------
  * pthread_atfork handlers hold the registry and sealed-list mutexes across
@@ -201,8 +163,7 @@ static pthread_mutex_t gm_ebr_bag_mu = PTHREAD_MUTEX_INITIALIZER;
 static gm_ebr_bag *gm_ebr_sealed_head, *gm_ebr_sealed_tail;
 static _Atomic size_t gm_ebr_pending_total;
 
-_Static_assert(sizeof(gm_ebr_rec) % 64 == 0 && offsetof(gm_ebr_rec, store) == 64,
-               "a record's hot part is one cache line");
+_Static_assert(sizeof(gm_ebr_rec) == 64, "a record is one cache line");
 _Static_assert(GM_EBR_RESERVE_MAX < GM_EBR_BAG_CAP / 2, "bags hold several operations");
 
 static gm_ebr_rec *gm_ebr_rec_at(unsigned i) {
@@ -281,10 +242,9 @@ static void gm_ebr_bag_retire(gm_ebr_bag *b) {
     pthread_mutex_unlock(&gm_ebr_bag_mu);
 }
 
-/* Free the expired prefix of the sealed list (items go to c, the calling
-   thread's recycling cache, when the domain wants and c has room; c may be
-   NULL).  Returns true when bags remain. */
-static bool gm_ebr_free_expired(gm_ebr_cache *c) {
+/* Free the expired prefix of the sealed list.  Returns true when bags
+   remain. */
+static bool gm_ebr_free_expired(void) {
     gm_ebr_bag *list = NULL, **tail = &list;
     pthread_mutex_lock(&gm_ebr_bag_mu);
     uint64_t g = atomic_load_explicit(&gm_ebr_epoch, memory_order_acquire);
@@ -304,7 +264,7 @@ static bool gm_ebr_free_expired(gm_ebr_cache *c) {
         list = b->next;
         for (size_t i = 0; i < b->n; i++) {
             gm_ebr_domain *d = b->doms[b->dom_of[i]];
-            d->free_item(d, b->items[i], c);
+            d->free_item(d, b->items[i]);
         }
         for (unsigned i = 0; i < b->ndoms; i++)
             atomic_fetch_sub_explicit(&b->doms[i]->pending, b->cnt[i], memory_order_relaxed);
@@ -331,47 +291,9 @@ static bool gm_ebr_try_advance(void) {
 }
 
 /* The amortised reclamation step: free, advance once, free. */
-static void gm_ebr_collect(gm_ebr_cache *c) {
-    if (!gm_ebr_free_expired(c)) return;
-    if (gm_ebr_try_advance()) gm_ebr_free_expired(c);
-}
-
-/* ---- recycling caches ------------------------------------------------------ */
-
-/* Free every block of c (its holder calls this). */
-static void gm_ebr_cache_drain(gm_ebr_cache *c) {
-    for (unsigned i = 0; i < GM_EBR_CACHE_SLOTS; i++) {
-        gm_ebr_cache_slot *s = &c->slot[i];
-        while (s->n) {
-            void *p = s->head;
-            memcpy(&s->head, p, sizeof(void *));
-            s->n--;
-            gm_default_allocator.free(gm_default_allocator.ctx, p, s->size);
-        }
-        s->head = NULL;
-    }
-    atomic_store_explicit(&c->held, 0, memory_order_relaxed);
-}
-
-/* Empty r's cache, unless someone else holds it (a barrier, which empties it
-   too, or r's thread, when r is not ours: then it is simply in use). */
-static void gm_ebr_cache_release(gm_ebr_rec *r) {
-    gm_ebr_cache *c = gm_ebr_cache_take(r);
-    if (!c) return;
-    gm_ebr_cache_drain(c);
-    gm_ebr_cache_give(r, c);
-}
-
-void gm_ebr_cache_stats(size_t *hits, size_t *held) {
-    size_t h = 0, k = 0;
-    unsigned n = atomic_load_explicit(&gm_ebr_nrecs, memory_order_acquire);
-    for (unsigned i = 0; i < n; i++) {
-        gm_ebr_rec *r = gm_ebr_rec_at(i);
-        h += atomic_load_explicit(&r->store.hits, memory_order_relaxed);
-        k += atomic_load_explicit(&r->store.held, memory_order_relaxed);
-    }
-    *hits = h;
-    *held = k;
+static void gm_ebr_collect(void) {
+    if (!gm_ebr_free_expired()) return;
+    if (gm_ebr_try_advance()) gm_ebr_free_expired();
 }
 
 /* Seal every thread's open bag (ours included). */
@@ -390,7 +312,6 @@ static void gm_ebr_rec_release(gm_ebr_rec *r) {
     atomic_store_explicit(&r->local, 0, memory_order_release);
     gm_ebr_bag *b = atomic_exchange_explicit(&r->open, NULL, memory_order_acq_rel);
     if (b) gm_ebr_bag_retire(b);
-    gm_ebr_cache_release(r);
     if (gm_ebr_tls == r) gm_ebr_tls = NULL;
     pthread_mutex_lock(&gm_ebr_reg_mu);
     atomic_store_explicit(&r->in_use, 0, memory_order_relaxed);
@@ -400,7 +321,7 @@ static void gm_ebr_rec_release(gm_ebr_rec *r) {
 /* The pthread_key destructor: the thread is exiting. */
 static void gm_ebr_thread_exit(void *p) {
     gm_ebr_rec_release((gm_ebr_rec *)p);
-    gm_ebr_collect(NULL);
+    gm_ebr_collect();
 }
 
 static void gm_ebr_fork_prepare(void) {
@@ -424,8 +345,6 @@ static void gm_ebr_fork_child(void) {
         gm_ebr_bag *b = atomic_exchange_explicit(&r->open, NULL, memory_order_relaxed);
         if (b && b->n) gm_ebr_seal_locked(b);
         else if (b) gm_ebr_bag_recycle(b);
-        if (!atomic_load_explicit(&r->cache, memory_order_relaxed)) /* its holder is gone */
-            atomic_store_explicit(&r->cache, &r->store, memory_order_relaxed);
         atomic_store_explicit(&r->in_use, 0, memory_order_relaxed);
     }
     if (gm_ebr_light && !gm_ebr_membarrier_setup()) gm_ebr_light = 0;
@@ -459,7 +378,6 @@ gm_ebr_rec *gm_ebr_register(void) {
         }
         r = gm_ebr_rec_at(n);
         r->index = n;
-        atomic_store_explicit(&r->cache, &r->store, memory_order_relaxed);
         atomic_store_explicit(&gm_ebr_nrecs, n + 1, memory_order_release);
     }
     r->nest = 0;
@@ -484,7 +402,7 @@ int gm_ebr_detach(void) {
     if (r->nest) return GOMAP_EINVAL;
     if (gm_ebr_key_ok) pthread_setspecific(gm_ebr_key, NULL);
     gm_ebr_rec_release(r);
-    gm_ebr_collect(NULL);
+    gm_ebr_collect();
     return GOMAP_OK;
 }
 
@@ -551,7 +469,7 @@ static size_t gm_ebr_backlog_limit(void) {
    preempted inside a call on an oversubscribed machine.  Give it the CPU and
    retry, for a bounded time (a thread blocked inside a call for good must not
    stop the writers, only slow them: ~1 ms per sealed batch). */
-static void gm_ebr_throttle(gm_ebr_cache *c) {
+static void gm_ebr_throttle(void) {
     size_t limit = gm_ebr_backlog_limit();
     for (unsigned i = 0; i < GM_EBR_THROTTLE_ROUNDS; i++) {
         if (atomic_load_explicit(&gm_ebr_pending_total, memory_order_relaxed) <= limit) return;
@@ -561,7 +479,7 @@ static void gm_ebr_throttle(gm_ebr_cache *c) {
             struct timespec ts = {0, 50000};
             nanosleep(&ts, NULL);
         }
-        gm_ebr_collect(c);
+        gm_ebr_collect();
     }
 }
 
@@ -574,12 +492,10 @@ void gm_ebr_put(gm_ebr_rec *r, gm_ebr_bag *b) {
     }
     if (r->collect_due && r->nest == 0) {
         r->collect_due = 0;
-        gm_ebr_cache *c = gm_ebr_cache_take(r); /* expired items recycle into it */
-        gm_ebr_collect(c);
+        gm_ebr_collect();
         if (GM_UNLIKELY(atomic_load_explicit(&gm_ebr_pending_total, memory_order_relaxed) >
                         gm_ebr_backlog_limit()))
-            gm_ebr_throttle(c);
-        gm_ebr_cache_give(r, c);
+            gm_ebr_throttle();
     }
 }
 
@@ -589,7 +505,7 @@ void gm_ebr_flush(void) {
     pthread_once(&gm_ebr_once, gm_ebr_init);
     gm_ebr_steal_all();
     gm_ebr_rec *self = gm_ebr_tls;
-    if (!self || self->nest == 0) gm_ebr_collect(NULL);
+    if (!self || self->nest == 0) gm_ebr_collect();
 }
 
 static void gm_ebr_backoff(unsigned *spins) {
@@ -611,15 +527,11 @@ int gm_ebr_barrier(void) {
     uint64_t target = atomic_load_explicit(&gm_ebr_epoch, memory_order_acquire);
     unsigned spins = 0;
     for (;;) {
-        gm_ebr_free_expired(NULL);
+        gm_ebr_free_expired();
         if (atomic_load_explicit(&gm_ebr_epoch, memory_order_acquire) >= target + 2) break;
         if (!gm_ebr_try_advance()) gm_ebr_backoff(&spins);
     }
-    gm_ebr_free_expired(NULL);
-    /* Then every thread's recycling cache (a thread that holds its own in a
-       call right now keeps it: a cache is never waited for). */
-    unsigned n = atomic_load_explicit(&gm_ebr_nrecs, memory_order_acquire);
-    for (unsigned i = 0; i < n; i++) gm_ebr_cache_release(gm_ebr_rec_at(i));
+    gm_ebr_free_expired();
     return GOMAP_OK;
 }
 

@@ -17,9 +17,8 @@
  *     gm_ebr_exit(r);
  *     gm_ebr_put(r, b);                         may free expired batches
  *
- * Expired items may be recycled through a per-thread cache (gm_ebr_cache,
- * default-allocator blocks only) instead of being freed; see the end of
- * this header and "Recycling caches" in src/ebr.c.
+ * Expired items go to the domain's free_item, which for the concurrent map
+ * puts them back into the map's pool (src/pool.h) for reuse.
  *
  * Costs: enter/exit are a thread-local load and two plain stores (plus a
  * compiler barrier) when the kernel has membarrier(2); a full fence on enter
@@ -70,7 +69,6 @@
 
 typedef struct gm_ebr_domain gm_ebr_domain;
 typedef struct gm_ebr_bag gm_ebr_bag;
-typedef struct gm_ebr_cache gm_ebr_cache;
 
 /*
  * A reclamation domain: the owner of retired items (for gomap, a map).  The
@@ -79,8 +77,7 @@ typedef struct gm_ebr_cache gm_ebr_cache;
  * it drops to 0, release() runs (the owner is gone and nothing is pending).
  */
 struct gm_ebr_domain {
-    /* item is unreachable; c: the freeing thread's recycling cache, or NULL */
-    void (*free_item)(gm_ebr_domain *d, uintptr_t item, gm_ebr_cache *c);
+    void (*free_item)(gm_ebr_domain *d, uintptr_t item); /* item is unreachable */
     void (*release)(gm_ebr_domain *d);                   /* refs reached 0 */
     void *(*mem_alloc)(gm_ebr_domain *d, size_t size);   /* for bags */
     void (*mem_free)(gm_ebr_domain *d, void *p, size_t size);
@@ -107,39 +104,8 @@ struct gm_ebr_bag {
     uintptr_t items[GM_EBR_BAG_CAP];
     uint8_t dom_of[GM_EBR_BAG_CAP];      /* index into doms per item */
 };
-/*
- * A per-thread recycling cache: blocks whose grace period is over, kept for
- * the thread's next allocations instead of being freed.  It holds only
- * blocks of the default allocator (malloc/free), which belong to no map, so
- * a block may serve any map that uses that allocator and nothing has to be
- * purged when a map is freed.  GM_EBR_CACHE_SLOTS size classes (the caller
- * rounds sizes to 16 bytes; a slot that runs empty may take another size),
- * each bounded by GM_EBR_CACHE_MAX blocks and GM_EBR_CACHE_BYTES bytes: a
- * thread holds at most 4 x 64 KiB.  Blocks are chained through their first
- * word.  The cache belongs to its record (records are never freed), and is
- * used by whoever took it from the record with an atomic exchange: its
- * thread during a call, or gm_ebr_barrier() / a thread's exit, which free
- * its contents.
- */
-#define GM_EBR_CACHE_SLOTS 4
-#define GM_EBR_CACHE_MAX 256u
-#define GM_EBR_CACHE_BYTES (64u * 1024u)
-
-typedef struct gm_ebr_cache_slot {
-    size_t size; /* block size; meaningless while n == 0 */
-    size_t n;    /* blocks held */
-    void *head;  /* first block; each block's first word links the next */
-} gm_ebr_cache_slot;
-
-struct gm_ebr_cache {
-    gm_ebr_cache_slot slot[GM_EBR_CACHE_SLOTS];
-    _Atomic size_t hits; /* allocations served, cumulative (holder writes) */
-    _Atomic size_t held; /* blocks held now (holder writes) */
-};
-
-/* A thread's record.  The first cache line is the hot part; only `local` is
-   read by other threads on the hot path (by the epoch advancer, rarely).
-   The recycling cache follows on the next lines. */
+/* A thread's record, one cache line; only `local` is read by other threads
+   on the hot path (by the epoch advancer, rarely). */
 typedef struct gm_ebr_rec {
     _Alignas(64) _Atomic uint64_t local; /* 0: quiescent; (epoch << 1) | 1: inside */
     unsigned nest;                 /* section depth; owner only */
@@ -147,9 +113,6 @@ typedef struct gm_ebr_rec {
     _Atomic(gm_ebr_bag *) open;    /* the open bag; stolen by barrier/flush */
     _Atomic int in_use;            /* claimed by a live thread */
     unsigned collect_due;          /* take sealed a bag: put should collect */
-    _Atomic(gm_ebr_cache *) cache; /* &store, or NULL while someone holds it */
-    char pad[64 - 8 - 4 - 4 - 2 * sizeof(void *) - 2 * sizeof(int)];
-    _Alignas(64) gm_ebr_cache store;
 } gm_ebr_rec;
 
 GM_HIDDEN extern _Atomic uint64_t gm_ebr_epoch;
@@ -238,70 +201,5 @@ GM_HIDDEN int gm_ebr_detach(void);
 
 /* Items in sealed bags not yet freed, process-wide. */
 GM_HIDDEN size_t gm_ebr_pending(void);
-
-/* ---- recycling caches (see gm_ebr_cache) ---------------------------------- */
-
-/* Take the thread's cache for a while; NULL while a barrier or an exiting
-   thread holds it (then simply do without).  One atomic exchange. */
-GM_INLINE gm_ebr_cache *gm_ebr_cache_take(gm_ebr_rec *r) {
-    return atomic_exchange_explicit(&r->cache, NULL, memory_order_acquire);
-}
-
-/* A cheap look before taking: true when r's cache is certainly empty (only
-   r's thread adds to it; others only empty it).  For r's thread only. */
-GM_INLINE bool gm_ebr_cache_empty(gm_ebr_rec *r) {
-    return atomic_load_explicit(&r->store.held, memory_order_relaxed) == 0;
-}
-
-/* Give back what gm_ebr_cache_take() returned (NULL is fine). */
-GM_INLINE void gm_ebr_cache_give(gm_ebr_rec *r, gm_ebr_cache *c) {
-    if (c) atomic_store_explicit(&r->cache, c, memory_order_release);
-}
-
-GM_INLINE void gm_ebr_cache_count(_Atomic size_t *x, size_t plus, size_t minus) {
-    atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + plus - minus,
-                          memory_order_relaxed);
-}
-
-/* A cached block of size bytes (a multiple of 16), or NULL. */
-GM_INLINE void *gm_ebr_cache_pop(gm_ebr_cache *c, size_t size) {
-    for (unsigned i = 0; i < GM_EBR_CACHE_SLOTS; i++) {
-        gm_ebr_cache_slot *s = &c->slot[i];
-        if (s->size == size && s->n) {
-            void *p = s->head;
-            memcpy(&s->head, p, sizeof(void *));
-            s->n--;
-            gm_ebr_cache_count(&c->hits, 1, 0);
-            gm_ebr_cache_count(&c->held, 0, 1);
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Keep p (a default-allocator block of size bytes, a multiple of 16, no
-   longer reachable by anyone).  False when the cache is full for that size:
-   the caller frees it. */
-GM_INLINE bool gm_ebr_cache_push(gm_ebr_cache *c, void *p, size_t size) {
-    gm_ebr_cache_slot *s = NULL;
-    for (unsigned i = 0; i < GM_EBR_CACHE_SLOTS; i++) {
-        gm_ebr_cache_slot *x = &c->slot[i];
-        if (x->n && x->size == size) {
-            s = x;
-            break;
-        }
-        if (!x->n && !s) s = x;
-    }
-    if (!s || s->n >= GM_EBR_CACHE_MAX || (s->n + 1) * size > GM_EBR_CACHE_BYTES) return false;
-    s->size = size;
-    memcpy(p, &s->head, sizeof(void *));
-    s->head = p;
-    s->n++;
-    gm_ebr_cache_count(&c->held, 1, 0);
-    return true;
-}
-
-/* Process-wide: allocations served from caches so far, blocks held now. */
-GM_HIDDEN void gm_ebr_cache_stats(size_t *hits, size_t *held);
 
 #endif

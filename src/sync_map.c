@@ -66,18 +66,20 @@
  * hashed before entering the section (a custom hash may be slow); equality
  * functions run inside it.
  *
- * Recycling.  A map created with the default allocator (m->recycle) rounds
- * the sizes of its trie nodes and entries to 16 and lets ebr.c keep expired
- * ones in the freeing thread's cache (gm_s_node_free); new nodes and entries
- * come from the calling thread's cache first (gm_s_node_alloc: one atomic
- * exchange to take it, a pop, a store to give it back).  In steady churn a
- * thread's allocations are then almost all cache hits (gomap_sync_stats'
- * cache_hits).  The cache holds at most 4 size classes x min(256 blocks, 64
- * KiB) per thread and only malloc'ed blocks, which no map owns, so
- * gomap_sync_free needs no purge; roots, bags, range buffers and every block
- * of a custom allocator go to the allocator as before (its statistics and
- * failure injection see every node).  Allocation still happens before the
- * lock and before publication, so ENOMEM leaves the map unchanged.
+ * Pools.  Trie nodes and entries come from the map's pool (pool.c): blocks
+ * of four sizes (the node; the entry, and for GOMAP_KEY_STR_COPY the entry
+ * with up to 32 bytes of key) carved from chunks of 1 to 64 KiB, with free
+ * lists for reuse, in GM_POOL_STRIPES locked stripes picked by the thread's
+ * record.  A block costs its size rounded to 16 and no header, and an
+ * allocation is one uncontended lock, a pop or a bump, and an unlock.
+ * Expired blocks go back to the free lists, and chunks go back to the
+ * allocator only when the map is freed: the map keeps its peak memory
+ * (gomap_sync_set_pool(m, false) before the first write turns the pool off:
+ * every block then comes from, and returns to, the allocator).  Entries too
+ * big for a class come from the allocator and set m->unpooled, which makes
+ * gomap_sync_free walk the trie to free them; otherwise freeing a map frees
+ * only its chunks.  Allocation still happens before the lock and before
+ * publication, so ENOMEM leaves the map unchanged.
  *
  * range copies entries into a buffer inside the section, leaves it, calls
  * the user's function, and re-enters to continue from a saved position.  The
@@ -94,7 +96,7 @@
  * sum over levels d of 16^d * P(at least 2 of n hashes share a 4d-bit
  * prefix) indirect nodes: for 10^6 u64 keys gomap_sync_stats reports 359,292
  * of them (0.36 per entry), depth 5-6 for most keys and 10 at most, 84 bytes
- * per entry in all (144 per node, 32 per entry).  A load walks one cache line
+ * per entry in all (144 per node, 32 per entry, as the pool lays them out).  A load walks one cache line
  * per level: in cache (Go's benchmarks use 1024 keys) that is ~3 levels and
  * a load costs about as much as a locked bucket table's; far out of cache it
  * is ~6 misses against 1-2 for a bucket table (bench/sync/REPORT.md, YCSB
@@ -120,6 +122,7 @@
 #include "ebr.h"
 #include "gomap_sync.h"
 #include "internal.h"
+#include "pool.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -145,6 +148,8 @@
 #define GM_S_RETIRE_MAX (1 + GM_S_LEVELS - 1) /* an entry + pruned nodes */
 #define GM_S_SPIN 64                      /* lock spins before futex wait */
 #define GM_S_RANGE_BUF 4096               /* range's stack buffer, bytes */
+#define GM_S_CLASS_NODE 0                 /* pool class of indirect nodes */
+#define GM_S_CLASS_ENTRY 1                /* pool classes 1..3: entries, +16 bytes each */
 
 _Static_assert(GM_S_RETIRE_MAX <= GM_EBR_RESERVE_MAX, "one op fits a batch reservation");
 
@@ -182,10 +187,14 @@ struct gomap_sync {
     gomap_val_equal_fn val_equal;
     gomap_type t;
     gomap_allocator a;
-    bool recycle; /* default allocator: nodes and entries use the thread caches */
+    bool pooled;            /* nodes and entries come from `pool` */
+    _Atomic bool allocated; /* a node or entry was ever allocated */
+    _Atomic bool unpooled;  /* a pooled map allocated an entry outside the pool */
     char pad[64];
     /* written by reclamation */
     gm_ebr_domain dom;
+    /* written by writers (striped locks) */
+    gm_pool pool;
 };
 
 #define GM_S_OF(d) ((gomap_sync *)(void *)((char *)(d) - offsetof(gomap_sync, dom)))
@@ -203,29 +212,40 @@ static size_t gm_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static void *gm_s_alloc(const gomap_sync *m, size_t n) { return m->a.alloc(m->a.ctx, n); }
 static void gm_s_free(const gomap_sync *m, void *p, size_t n) { m->a.free(m->a.ctx, p, n); }
 
-/* Trie nodes and entries: with the default allocator, sizes are rounded to
-   16 and blocks come from the thread's recycling cache first (ebr.h).  Other
-   allocators are called directly, as for every other allocation. */
-GM_INLINE size_t gm_s_class(size_t n) { return (n + 15) & ~(size_t)15; }
+/* Trie nodes and entries: from the pool in class cls, or from the allocator
+   when the map is not pooled or cls < 0 (an entry too big for the pool).
+   The pool locks its stripes itself, so a const map may use it. */
+GM_INLINE gm_pool *gm_s_pool(const gomap_sync *m) { return (gm_pool *)&m->pool; }
 
-GM_INLINE void *gm_s_node_alloc(const gomap_sync *m, gm_ebr_rec *rec, size_t n) {
-    if (!m->recycle || GM_UNLIKELY(n > SIZE_MAX - 15)) return gm_s_alloc(m, n);
-    n = gm_s_class(n);
-    if (gm_ebr_cache_empty(rec)) return gm_s_alloc(m, n); /* insert-only: no exchange */
-    gm_ebr_cache *c = gm_ebr_cache_take(rec);
-    void *p = c ? gm_ebr_cache_pop(c, n) : NULL;
-    gm_ebr_cache_give(rec, c);
-    return p ? p : gm_s_alloc(m, n);
+/* The pool class of an entry of size bytes, or -1. */
+GM_INLINE int gm_s_entry_class(const gomap_sync *m, size_t size) {
+    if (!m->pooled || size > GM_POOL_BLOCK_MAX) return -1;
+    size_t i = ((size + GM_POOL_ALIGN - 1) / GM_POOL_ALIGN * GM_POOL_ALIGN - m->pool.size[GM_S_CLASS_ENTRY]) /
+               GM_POOL_ALIGN;
+    unsigned c = GM_S_CLASS_ENTRY + (unsigned)i;
+    return c < GM_POOL_CLASSES && m->pool.size[c] ? (int)c : -1;
 }
 
-/* Free a node or entry nobody can reach; c: a cache the caller holds, or NULL. */
-GM_INLINE void gm_s_node_free(const gomap_sync *m, gm_ebr_cache *c, void *p, size_t n) {
-    if (m->recycle && GM_LIKELY(n <= SIZE_MAX - 15)) {
-        n = gm_s_class(n);
-        if (c && gm_ebr_cache_push(c, p, n)) return;
+static void *gm_s_node_alloc(const gomap_sync *m, gm_ebr_rec *rec, int cls, size_t n) {
+    if (GM_UNLIKELY(!atomic_load_explicit(&m->allocated, memory_order_relaxed)))
+        atomic_store_explicit(&((gomap_sync *)m)->allocated, true, memory_order_relaxed);
+    if (cls >= 0) return gm_pool_alloc(gm_s_pool(m), rec->index, (unsigned)cls);
+    if (m->pooled && !atomic_load_explicit(&m->unpooled, memory_order_relaxed))
+        atomic_store_explicit(&((gomap_sync *)m)->unpooled, true, memory_order_relaxed);
+    return gm_s_alloc(m, n);
+}
+
+/* Free a node or entry nobody can reach (cls, n: as it was allocated). */
+static void gm_s_node_free(const gomap_sync *m, int cls, void *p, size_t n) {
+    if (cls < 0) {
+        gm_s_free(m, p, n);
+        return;
     }
-    gm_s_free(m, p, n);
+    gm_ebr_rec *self = gm_ebr_tls; /* any stripe will do; ours is likely warm */
+    gm_pool_free(gm_s_pool(m), self ? self->index : 0, (unsigned)cls, p);
 }
+
+GM_INLINE int gm_s_node_class(const gomap_sync *m) { return m->pooled ? GM_S_CLASS_NODE : -1; }
 
 /* The hash, with the u64 fast path spelled out (no switch). */
 GM_INLINE uint64_t gm_s_hash(const gomap_sync *m, const void *key) {
@@ -335,7 +355,7 @@ static void gm_inode_init(gm_inode *n, gm_inode *parent) {
 }
 
 static gm_inode *gm_inode_new(const gomap_sync *m, gm_ebr_rec *rec) {
-    gm_inode *n = (gm_inode *)gm_s_node_alloc(m, rec, sizeof *n);
+    gm_inode *n = (gm_inode *)gm_s_node_alloc(m, rec, gm_s_node_class(m), sizeof *n);
     if (n) gm_inode_init(n, NULL);
     return n;
 }
@@ -358,7 +378,7 @@ static gm_entry *gm_entry_new(const gomap_sync *m, gm_ebr_rec *rec, const void *
         if (s.len > SIZE_MAX - size) return NULL;
         size += s.len;
     }
-    gm_entry *e = (gm_entry *)gm_s_node_alloc(m, rec, size);
+    gm_entry *e = (gm_entry *)gm_s_node_alloc(m, rec, gm_s_entry_class(m, size), size);
     if (!e) return NULL;
     e->hash = h;
     atomic_init(&e->overflow, 0);
@@ -374,12 +394,17 @@ static gm_entry *gm_entry_new(const gomap_sync *m, gm_ebr_rec *rec, const void *
     return e;
 }
 
-static void gm_entry_free(const gomap_sync *m, gm_ebr_cache *c, gm_entry *e) {
-    gm_s_node_free(m, c, e, gm_e_size(m, e));
+static void gm_entry_free(const gomap_sync *m, gm_entry *e) {
+    size_t size = gm_e_size(m, e);
+    gm_s_node_free(m, gm_s_entry_class(m, size), e, size);
 }
 
-/* Free a subtree that no thread can reach any more (c: as gm_s_node_free). */
-static void gm_subtree_free(const gomap_sync *m, gm_ebr_cache *cache, gm_inode *n) {
+static void gm_inode_free(const gomap_sync *m, gm_inode *n) {
+    gm_s_node_free(m, gm_s_node_class(m), n, sizeof *n);
+}
+
+/* Free a subtree that no thread can reach any more. */
+static void gm_subtree_free(const gomap_sync *m, gm_inode *n) {
     for (unsigned i = 0; i < GM_S_FAN; i++) {
         uintptr_t c = atomic_load_explicit(&n->child[i], memory_order_relaxed);
         if (!c) continue;
@@ -387,36 +412,37 @@ static void gm_subtree_free(const gomap_sync *m, gm_ebr_cache *cache, gm_inode *
             while (c) {
                 gm_entry *e = gm_entry_of(c);
                 c = atomic_load_explicit(&e->overflow, memory_order_relaxed);
-                gm_entry_free(m, cache, e);
+                gm_entry_free(m, e);
             }
         } else {
-            gm_subtree_free(m, cache, (gm_inode *)c);
-            gm_s_node_free(m, cache, (gm_inode *)c, sizeof(gm_inode));
+            gm_subtree_free(m, (gm_inode *)c);
+            gm_inode_free(m, (gm_inode *)c);
         }
     }
 }
 
-static void gm_tree_free(const gomap_sync *m, gm_ebr_cache *c, gm_root *r) {
-    gm_subtree_free(m, c, &r->node);
+static void gm_tree_free(const gomap_sync *m, gm_root *r) {
+    gm_subtree_free(m, &r->node);
     gm_s_free(m, r, sizeof *r);
 }
 
 /* ---- the reclamation domain (ebr.c callbacks) ------------------------------------------ */
 
-static void gm_s_free_item(gm_ebr_domain *d, uintptr_t item, gm_ebr_cache *c) {
+static void gm_s_free_item(gm_ebr_domain *d, uintptr_t item) {
     gomap_sync *m = GM_S_OF(d);
     if (item & GM_S_TAG_TREE)
-        gm_tree_free(m, c, (gm_root *)(item & ~GM_S_TAG_TREE));
+        gm_tree_free(m, (gm_root *)(item & ~GM_S_TAG_TREE));
     else if (item & GM_S_TAG_ENTRY)
-        gm_entry_free(m, c, gm_entry_of(item));
+        gm_entry_free(m, gm_entry_of(item));
     else
-        gm_s_node_free(m, c, (gm_inode *)item, sizeof(gm_inode));
+        gm_inode_free(m, (gm_inode *)item);
 }
 
 static void gm_s_release(gm_ebr_domain *d) {
     gomap_sync *m = GM_S_OF(d);
     gm_ebr_bag *spare = atomic_exchange_explicit(&d->spare, NULL, memory_order_acquire);
     if (spare) gm_s_free(m, spare, sizeof *spare);
+    gm_pool_release(&m->pool); /* every pooled node and entry */
     gomap_allocator a = m->a;
     a.free(a.ctx, m, sizeof *m);
 }
@@ -439,11 +465,21 @@ int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t, const gomap_allo
     m->t = *t;
     m->a = *a;
     m->val_equal = val_equal;
-    m->recycle = a->alloc == gm_default_allocator.alloc && a->free == gm_default_allocator.free;
     size_t ka = t->key_align ? t->key_align : 1, va = t->val_align ? t->val_align : 1;
     m->koff = gm_align_up(sizeof(gm_entry), ka);
     m->voff = gm_align_up(m->koff + t->key_size, va);
     m->esize = m->voff + t->val_size;
+    m->pooled = true;
+    atomic_init(&m->allocated, false);
+    atomic_init(&m->unpooled, false);
+    uint32_t sizes[GM_POOL_CLASSES] = {0};
+    sizes[GM_S_CLASS_NODE] = (uint32_t)gm_align_up(sizeof(gm_inode), GM_POOL_ALIGN);
+    for (unsigned c = GM_S_CLASS_ENTRY; c < GM_POOL_CLASSES; c++) {
+        size_t e = gm_align_up(m->esize, GM_POOL_ALIGN) + (c - GM_S_CLASS_ENTRY) * GM_POOL_ALIGN;
+        if (e <= GM_POOL_BLOCK_MAX && (c == GM_S_CLASS_ENTRY || t->kind == GOMAP_KEY_STR_COPY))
+            sizes[c] = (uint32_t)e;
+    }
+    gm_pool_init(&m->pool, a, sizes);
     m->r_voff = gm_align_up(t->key_size, 16);
     m->r_size = m->r_voff + gm_align_up(t->val_size, 16);
     m->seed = gm_rand64();
@@ -466,10 +502,18 @@ int gomap_sync_create(gomap_sync **out, const gomap_type *t, const gomap_allocat
     return gomap_sync_create_ex(out, t, alloc, NULL);
 }
 
+int gomap_sync_set_pool(gomap_sync *m, bool on) {
+    if (!m || atomic_load_explicit(&m->allocated, memory_order_relaxed)) return GOMAP_EINVAL;
+    m->pooled = on;
+    return GOMAP_OK;
+}
+
 void gomap_sync_free(gomap_sync *m) {
     if (!m) return;
     gm_root *r = atomic_exchange_explicit(&m->root, NULL, memory_order_acq_rel);
-    if (r) gm_tree_free(m, NULL, r);
+    if (r && (!m->pooled || atomic_load_explicit(&m->unpooled, memory_order_relaxed)))
+        gm_subtree_free(m, &r->node); /* else the pool's chunks take everything */
+    if (r) gm_s_free(m, r, sizeof *r);
     gm_ebr_flush();                 /* hand back every open batch */
     gm_ebr_domain_unref(&m->dom);   /* the header goes with the last batch */
 }
@@ -552,18 +596,18 @@ typedef struct gm_wctx {
     gm_ebr_rec *rec;
     gm_ebr_bag *bag;             /* retirement batch, once taken */
     gm_entry *ne;                /* the new entry, until published */
-    gm_inode *pool[GM_S_LEVELS]; /* fresh nodes for expand */
-    unsigned npool;
+    gm_inode *fresh[GM_S_LEVELS]; /* new nodes for expand */
+    unsigned nfresh;
 } gm_wctx;
 
-/* Start a write: the pool array is left uninitialised (npool counts the
+/* Start a write: the fresh array is left uninitialised (nfresh counts the
    valid slots; zeroing it cost more than the whole lock-free path). */
 #define GM_W_INIT(w)                 \
     do {                             \
         (w).rec = gm_ebr_self();     \
         (w).bag = NULL;              \
         (w).ne = NULL;               \
-        (w).npool = 0;               \
+        (w).nfresh = 0;              \
     } while (0)
 
 /* Indirect nodes expand needs to separate hashes ho and h that share every
@@ -576,10 +620,10 @@ static unsigned gm_expand_need(uint64_t ho, uint64_t h, unsigned shift) {
 }
 
 static int gm_w_inodes(const gomap_sync *m, gm_wctx *w, unsigned k) {
-    while (w->npool < k) {
+    while (w->nfresh < k) {
         gm_inode *n = gm_inode_new(m, w->rec);
         if (!n) return GOMAP_ENOMEM;
-        w->pool[w->npool++] = n;
+        w->fresh[w->nfresh++] = n;
     }
     return GOMAP_OK;
 }
@@ -594,8 +638,8 @@ static int gm_w_bag(gomap_sync *m, gm_wctx *w) {
 
 /* After gm_ebr_exit(): free what was not published, return the batch. */
 static void gm_w_finish(const gomap_sync *m, gm_wctx *w) {
-    while (w->npool) gm_s_node_free(m, NULL, w->pool[--w->npool], sizeof(gm_inode));
-    if (w->ne) gm_entry_free(m, NULL, w->ne);
+    while (w->nfresh) gm_inode_free(m, w->fresh[--w->nfresh]);
+    if (w->ne) gm_entry_free(m, w->ne);
     w->ne = NULL;
     if (w->bag) gm_ebr_put(w->rec, w->bag);
     w->bag = NULL;
@@ -610,7 +654,7 @@ static uintptr_t gm_expand(gm_wctx *w, uintptr_t oldc, uint64_t ho, uint64_t h, 
         atomic_store_explicit(&w->ne->overflow, oldc, memory_order_relaxed);
         return gm_tag(w->ne);
     }
-    gm_inode *top = w->pool[--w->npool], *n = top;
+    gm_inode *top = w->fresh[--w->nfresh], *n = top;
     top->parent = parent;
     for (;;) {
         shift -= GM_S_LOG2;
@@ -620,7 +664,7 @@ static uintptr_t gm_expand(gm_wctx *w, uintptr_t oldc, uint64_t ho, uint64_t h, 
             atomic_store_explicit(&n->child[ni], gm_tag(w->ne), memory_order_relaxed);
             return (uintptr_t)top;
         }
-        gm_inode *next = w->pool[--w->npool];
+        gm_inode *next = w->fresh[--w->nfresh];
         next->parent = n;
         atomic_store_explicit(&n->child[oi], (uintptr_t)next, memory_order_relaxed);
         n = next;
@@ -636,7 +680,7 @@ static bool gm_insert_locked(gm_wctx *w, gm_pos *p, uint64_t h) {
         return true;
     }
     uint64_t ho = gm_entry_of(p->head)->hash;
-    if (gm_expand_need(ho, h, p->shift) > w->npool) return false;
+    if (gm_expand_need(ho, h, p->shift) > w->nfresh) return false;
     uintptr_t sub = gm_expand(w, p->head, ho, h, p->shift, p->node);
     atomic_store_explicit(p->slot, sub, memory_order_release); /* publish last */
     w->ne = NULL;
@@ -1182,7 +1226,6 @@ static int gm_walk_all(const gomap_sync *m, gomap_sync_stats *st, char *msg, siz
     st->retired_process = gm_ebr_pending();
     st->epoch = atomic_load_explicit(&gm_ebr_epoch, memory_order_relaxed);
     st->membarrier = gm_ebr_light != 0 && !GM_TSAN;
-    gm_ebr_cache_stats(&st->cache_hits, &st->cached);
     if (msg && msglen) msg[0] = 0;
     if (!m) return 0;
     gm_ebr_rec *r = gm_ebr_self();
@@ -1192,6 +1235,8 @@ static int gm_walk_all(const gomap_sync *m, gomap_sync_stats *st, char *msg, siz
     st->seed = m->seed;
     st->retired = atomic_load_explicit(&((gomap_sync *)m)->dom.pending, memory_order_relaxed);
     st->bytes = sizeof *m;
+    st->pool_bytes = atomic_load_explicit(&m->pool.bytes, memory_order_relaxed);
+    st->pool_free = gm_pool_free_blocks(gm_s_pool(m));
     gm_ebr_enter(r);
     gm_root *root = atomic_load_explicit(&((gomap_sync *)m)->root, memory_order_acquire);
     if (!root || root->node.parent || atomic_load_explicit(&root->node.dead, memory_order_relaxed))

@@ -2,7 +2,7 @@
  * test_sync_basic.c -- the concurrent map, one thread at a time: every
  * operation against a reference model, collisions (expand, chains, pruning),
  * every key kind, range's guarantees, bad input, a failing allocator at every
- * allocation point (map unchanged, no leak), the recycling caches, detach,
+ * allocation point (map unchanged, no leak), the pool, detach,
  * fork.
  */
 #include "gomap_sync.h"
@@ -623,8 +623,10 @@ static void test_bad_input(void) {
     gomap_sync_free(m);
 }
 
-/* Every allocation point fails in turn: GOMAP_ENOMEM, the map unchanged. */
-static void test_failing_allocator(void) {
+/* Every allocation point fails in turn: GOMAP_ENOMEM, the map unchanged.
+   With the pool on, the allocation points are chunks and batches; with it
+   off, also every node and entry. */
+static void failing_allocator(bool pool) {
     tu_alloc a;
     memset(&a, 0, sizeof a);
     gomap_allocator ga = tu_allocator(&a);
@@ -647,6 +649,7 @@ static void test_failing_allocator(void) {
     /* A map with deep keys (identity-like keys through u64 are random, so
        use many keys to get expands at several levels). */
     CHECK_EQ(gomap_sync_create(&m, &t, &ga), GOMAP_OK);
+    CHECK_EQ(gomap_sync_set_pool(m, pool), GOMAP_OK);
     static model ref;
     memset(&ref, 0, sizeof ref);
     static snap before, after;
@@ -688,7 +691,13 @@ static void test_failing_allocator(void) {
     CHECK_EQ(a.live, 0);
 }
 
-/* Direct ENOMEM results for each writing call at each allocation point. */
+static void test_failing_allocator(void) {
+    failing_allocator(false);
+    failing_allocator(true);
+}
+
+/* Direct ENOMEM results for each writing call at each allocation point
+   (pool off: each node and entry is one). */
 static void test_enomem_results(void) {
     tu_alloc a;
     memset(&a, 0, sizeof a);
@@ -700,6 +709,7 @@ static void test_enomem_results(void) {
     t.equal = eq_u64;
     gomap_sync *m = NULL;
     CHECK_EQ(gomap_sync_create(&m, &t, &ga), GOMAP_OK);
+    CHECK_EQ(gomap_sync_set_pool(m, false), GOMAP_OK);
     CHECK_EQ(gomap_sync_barrier(), GOMAP_OK); /* no open batch of ours */
     static snap before, after;
     for (int op = 0; op < 8; op++) {
@@ -769,18 +779,19 @@ static void test_reclaim_and_leaks(void) {
     CHECK_EQ(gomap_sync_barrier(), GOMAP_OK); /* idempotent */
 }
 
-/* ---- recycling caches ------------------------------------------------------------------------- */
+/* ---- pools --------------------------------------------------------------------------------- */
 
 /* Churn: swaps on a few keys (a new entry per call, the old one retired),
    and store/delete of keys that share a long hash prefix (expand + prune:
-   trie nodes retired).  Checks every value read back. */
-static void churn(gomap_sync *m, long n) {
+   trie nodes retired).  Checks every value read back.  Threads that churn
+   one map at once pass different bases (disjoint keys). */
+static void churn_at(gomap_sync *m, long n, uint64_t base) {
     for (long i = 0; i < n; i++) {
-        uint64_t k = (uint64_t)(i % 8), v = (uint64_t)i, prev = 0;
+        uint64_t k = base + (uint64_t)(i % 8), v = (uint64_t)i, prev = 0;
         int r = gomap_sync_swap(m, &k, &v, &prev);
         CHECK(r == 0 || r == 1);
         if (r == 1 && i >= 8) CHECK_EQ(prev, (uint64_t)(i - 8));
-        uint64_t k2 = 1000 + (uint64_t)(i % 64), out = 0;
+        uint64_t k2 = base + 1000 + (uint64_t)(i % 64), out = 0;
         CHECK_EQ(gomap_sync_store(m, &k2, &v), 1);
         CHECK_EQ(gomap_sync_load(m, &k2, &out), 1);
         CHECK_EQ(out, v);
@@ -788,127 +799,132 @@ static void churn(gomap_sync *m, long n) {
     }
 }
 
-/* Retire several batches without allocating meanwhile: afterwards the
-   calling thread's cache holds blocks (nothing else runs). */
-static void fill_cache(gomap_sync *m) {
-    for (uint64_t k = 5000; k < 5400; k++) CHECK_EQ(gomap_sync_store(m, &k, &k), 1);
-    for (uint64_t k = 5000; k < 5400; k++) CHECK_EQ(gomap_sync_delete(m, &k), 1);
-}
+static void churn(gomap_sync *m, long n) { churn_at(m, n, 0); }
 
-static void *recycle_thread(void *arg) {
-    gomap_sync *m = (gomap_sync *)arg;
-    churn(m, tu_scaled(20000, 2000));
-    fill_cache(m);
-    gomap_sync_stats st;
-    gomap_sync_stats_get(NULL, &st);
-    CHECK(st.cached > 0); /* this thread's cache, until it exits */
+typedef struct pool_arg {
+    gomap_sync *m;
+    uint64_t base;
+} pool_arg;
+
+static void *pool_thread(void *arg) {
+    pool_arg *p = (pool_arg *)arg;
+    churn_at(p->m, tu_scaled(20000, 2000), p->base);
     return NULL;
 }
 
-static void *recycle_detach_thread(void *arg) {
-    gomap_sync *m = (gomap_sync *)arg;
-    churn(m, tu_scaled(20000, 2000));
-    fill_cache(m);
-    gomap_sync_stats st;
-    gomap_sync_stats_get(NULL, &st);
-    CHECK(st.cached > 0);
-    CHECK_EQ(gomap_sync_thread_detach(), GOMAP_OK);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK_EQ(st.cached, 0); /* main's cache is empty (barrier), ours released */
-    return NULL;
-}
-
-/* Expired nodes and entries are recycled through the thread's cache (default
-   allocator), the cache stays within its bound, the barrier, thread exit and
-   detach empty it, and custom allocators never see it. */
-static void test_recycling(void) {
-    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
-    gomap_sync_stats st;
-    gomap_sync_stats_get(NULL, &st);
-    CHECK_EQ(st.cached, 0);
-    size_t hits0 = st.cache_hits;
-
-    /* default allocator: recycling happens, and reused memory holds the
-       right keys and values (churn checks them; the checker walks the trie) */
-    gomap_sync *m = new_u64(NULL);
-    long n = tu_scaled(50000, 5000);
-    churn(m, n);
-    CHECK_SYNC(m);
-    gomap_sync_stats_get(m, &st);
-    CHECK(st.cache_hits > hits0);
-    CHECK(st.cache_hits - hits0 > (size_t)n / 2); /* most allocations are hits */
-    CHECK(st.cached <= 4 * 256);                   /* 4 size slots x 256 blocks */
-    CHECK_EQ(st.len, 8);
-
-    /* variable-size entries (copied strings) share the cache's size slots */
-    gomap_type ts = gomap_type_builtin(GOMAP_KEY_STR_COPY, sizeof(gomap_str), 8, 8);
-    gomap_sync *ms = NULL;
-    CHECK_EQ(gomap_sync_create(&ms, &ts, NULL), GOMAP_OK);
+/* Copied string keys of every length 0..63: up to 32 bytes they come from
+   the pool, longer ones from the allocator (and free must find them). */
+static void pool_strings(gomap_sync *m, long n) {
     char buf[64];
-    for (long i = 0; i < n / 4; i++) {
-        int len = snprintf(buf, sizeof buf, "key-%ld-%.*s", i % 50, (int)(i % 40),
-                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    for (long i = 0; i < n; i++) {
+        int len = snprintf(buf, sizeof buf, "k%ld-%.*s", i % 50, (int)(i % 60),
+                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
         gomap_str k = {buf, (size_t)len};
         uint64_t v = (uint64_t)i, out = 0;
-        CHECK(gomap_sync_store(ms, &k, &v) >= 0);
-        CHECK_EQ(gomap_sync_load(ms, &k, &out), 1);
+        CHECK(gomap_sync_store(m, &k, &v) >= 0);
+        CHECK_EQ(gomap_sync_load(m, &k, &out), 1);
         CHECK_EQ(out, v);
-        if (i % 3 == 0) CHECK_EQ(gomap_sync_delete(ms, &k), 1);
+        if (i % 3 == 0) CHECK_EQ(gomap_sync_delete(m, &k), 1);
     }
-    CHECK_SYNC(ms);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK(st.cached <= 4 * 256);
-
-    /* the barrier empties the caches; free + barrier leaves nothing */
-    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
-    gomap_sync_stats_get(m, &st);
-    CHECK_EQ(st.cached, 0);
-    CHECK_EQ(st.retired, 0);
-    CHECK_EQ(st.len, 8);
     CHECK_SYNC(m);
-    gomap_sync_free(ms);
-    churn(m, n / 10); /* refill, then free the map: the cache outlives it safely */
-    fill_cache(m);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK(st.cached > 0);
-    gomap_sync_free(m);
-    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK_EQ(st.cached, 0);
-    CHECK_EQ(st.retired_process, 0);
+}
 
-    /* other threads: thread exit and detach release their caches */
-    m = new_u64(NULL);
-    pthread_t th;
-    gomap_sync_stats_get(NULL, &st);
-    hits0 = st.cache_hits;
-    CHECK_EQ(pthread_create(&th, NULL, recycle_thread, m), 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK(st.cache_hits > hits0);
-    CHECK_EQ(st.cached, 0);
-    CHECK_EQ(pthread_create(&th, NULL, recycle_detach_thread, m), 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
-    gomap_sync_free(m);
-    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
-
-    /* a custom allocator: every entry is a call, no cache hit, no leak */
+/* The pool (src/pool.c): steady churn costs the allocator almost nothing
+   and stays within a bounded number of chunks; freed blocks are reused;
+   string entries of every size work and nothing leaks; several threads
+   share it; with the pool off every entry is an allocator call again. */
+static void test_pool(void) {
     tu_alloc a;
     memset(&a, 0, sizeof a);
     gomap_allocator ga = tu_allocator(&a);
-    m = new_u64(&ga);
-    gomap_sync_stats_get(NULL, &st);
-    hits0 = st.cache_hits;
-    long long calls0 = a.calls;
-    churn(m, n);
+    gomap_sync_stats st;
+    long n = tu_scaled(50000, 5000);
+
+    /* churn: allocator calls are chunks (and batches), not entries */
+    gomap_sync *m = new_u64(&ga);
+    churn(m, n / 2);
+    CHECK_SYNC(m);
     gomap_sync_stats_get(m, &st);
-    CHECK_EQ(st.cache_hits, hits0);
-    CHECK(a.calls - calls0 >= 2 * (long long)n); /* a swap and a store per round */
+    size_t bytes1 = st.pool_bytes;
+    CHECK(bytes1 > 0);
+    long long calls0 = a.calls;
+    churn(m, n / 2);
+    CHECK_SYNC(m);
+    gomap_sync_stats_get(m, &st);
+    CHECK(a.calls - calls0 < n / 100);              /* 2.5 allocations per round without the pool */
+    CHECK(st.pool_bytes <= bytes1 + 2 * 65536);     /* steady state: no growth but a chunk or two */
+    CHECK(st.pool_bytes < 1024 * 1024);
+    CHECK_EQ(st.len, 8);
+    /* the barrier frees the retired blocks into the pool */
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    gomap_sync_stats_get(m, &st);
+    CHECK(st.pool_free > 0);
+    CHECK_EQ(st.retired, 0);
+    /* the pool covers every node and entry: 144 bytes per node (the root
+       excluded), 32 per u64 entry, plus free blocks and chunk tails */
+    CHECK(st.pool_bytes >= (st.inodes - 1) * 144 + st.entries * 32 + st.pool_free * 32);
+    size_t free0 = st.pool_free;
+    for (uint64_t k = 5000; k < 5010; k++) CHECK_EQ(gomap_sync_store(m, &k, &k), 1);
+    gomap_sync_stats_get(m, &st);
+    CHECK(st.pool_free < free0); /* new entries reused freed blocks */
+    CHECK_EQ(gomap_sync_set_pool(m, false), GOMAP_EINVAL); /* too late */
+    CHECK_EQ(gomap_sync_set_pool(NULL, true), GOMAP_EINVAL);
     gomap_sync_free(m);
     CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
     CHECK_EQ(a.live, 0);
-    gomap_sync_stats_get(NULL, &st);
-    CHECK_EQ(st.cached, 0);
+
+    /* copied strings: pooled and unpooled entries side by side */
+    gomap_type ts = gomap_type_builtin(GOMAP_KEY_STR_COPY, sizeof(gomap_str), 8, 8);
+    CHECK_EQ(gomap_sync_create(&m, &ts, &ga), GOMAP_OK);
+    pool_strings(m, n / 4);
+    CHECK_EQ(gomap_sync_clear(m), GOMAP_OK);
+    pool_strings(m, n / 8);
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    CHECK_EQ(a.live, 0);
+    /* a pooled map with only short keys: free takes the chunks, no walk */
+    CHECK_EQ(gomap_sync_create(&m, &ts, &ga), GOMAP_OK);
+    for (long i = 0; i < 1000; i++) {
+        char buf[16];
+        int len = snprintf(buf, sizeof buf, "s%ld", i);
+        gomap_str k = {buf, (size_t)len};
+        uint64_t v = (uint64_t)i;
+        CHECK_EQ(gomap_sync_store(m, &k, &v), 1);
+    }
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    CHECK_EQ(a.live, 0);
+
+    /* threads: each uses its own stripe, blocks move between stripes (the
+       default allocator: tu_alloc is not thread-safe; ASan checks leaks) */
+    m = new_u64(NULL);
+    pthread_t th[3];
+    pool_arg pa[3];
+    for (int i = 0; i < 3; i++) {
+        pa[i].m = m;
+        pa[i].base = (uint64_t)(i + 1) << 20;
+        CHECK_EQ(pthread_create(&th[i], NULL, pool_thread, &pa[i]), 0);
+    }
+    churn(m, tu_scaled(20000, 2000));
+    for (int i = 0; i < 3; i++) CHECK_EQ(pthread_join(th[i], NULL), 0);
+    CHECK_SYNC(m);
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+
+    /* pool off: every entry is an allocator call, and memory goes back */
+    m = new_u64(&ga);
+    CHECK_EQ(gomap_sync_set_pool(m, false), GOMAP_OK);
+    calls0 = a.calls;
+    churn(m, n);
+    gomap_sync_stats_get(m, &st);
+    CHECK_EQ(st.pool_bytes, 0);
+    CHECK(a.calls - calls0 >= 2 * (long long)n); /* a swap and a store per round */
+    for (uint64_t k = 0; k < 8; k++) CHECK_EQ(gomap_sync_delete(m, &k), 1);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    CHECK(a.live <= 4); /* header, root, spare batch: nothing per entry */
+    gomap_sync_free(m);
+    CHECK_EQ(gomap_sync_barrier(), GOMAP_OK);
+    CHECK_EQ(a.live, 0);
 }
 
 static void *detach_thread(void *arg) {
@@ -1009,7 +1025,7 @@ int main(void) {
     RUN(test_failing_allocator);
     RUN(test_enomem_results);
     RUN(test_reclaim_and_leaks);
-    RUN(test_recycling);
+    RUN(test_pool);
     RUN(test_detach);
     RUN(test_nested);
     RUN(test_fork);
