@@ -79,10 +79,15 @@
  * No background thread.  A writer whose open bag is nearly full (in items,
  * or GM_EBR_BAG_BYTES of retired memory: a cleared trie seals at once) seals
  * it, then (outside its section) frees the expired prefix of the sealed
- * list, tries one advance, and frees again.  So every seal moves the epoch by
- * at most one and frees whatever is two epochs old; the work is amortised
- * over the GM_EBR_BAG_CAP - GM_EBR_RESERVE_MAX retirements that filled the
- * bag (one membarrier system call per ~100 retirements).
+ * list and, once at least GM_EBR_ADVANCE_AT (1024) items wait in sealed bags
+ * process-wide, tries one advance and frees again.  So every seal moves the
+ * epoch by at most one and frees whatever is two epochs old.  The threshold
+ * is there because one membarrier costs ~10 us on a 2-vCPU VM while another
+ * thread of the process runs (an IPI per CPU, each a VM exit; 0.4 us with
+ * no other thread running): advancing at every seal, once per ~100
+ * retirements, spent a quarter of SwapCollision's time at 2 threads in the
+ * kernel.  With the threshold an advance comes once per ~500 retirements
+ * (items need two advances, so they alternate).
  *
  * Throttling.  On an oversubscribed machine a thread is often preempted in
  * the middle of a call, and every advance then fails until it runs again: on
@@ -104,12 +109,12 @@
  *   - at most GM_EBR_BAG_CAP items per thread in open bags (a thread that
  *     sleeps *outside* a call costs this and nothing more: its record reads 0
  *     and never holds an advance back);
- *   - sealed bags: with every thread making progress, a bag is freed after
- *     two more seals anywhere, so the backlog is a few bags per writing
- *     thread; with threads preempted inside calls, throttling keeps it near
- *     its limit (2048 + 512 per registered thread; tests/test_sync_stall.c
- *     prints the peak: one writer, 107 nodes; four writers on two CPUs,
- *     ~5,400);
+ *   - sealed bags: with every thread making progress, below
+ *     GM_EBR_ADVANCE_AT plus the bags sealed in the last two epochs; with
+ *     threads preempted inside calls, throttling keeps it near its limit
+ *     (2048 + 512 per registered thread; tests/test_sync_stall.c prints the
+ *     peak: one writer, 1,050 nodes, asserted <= 1024 + 2 x 128; four
+ *     writers on two CPUs, ~5,400);
  *   - but a thread stalled *inside* a call for good (blocked inside a user's
  *     key or value equality function) holds every advance back: all items
  *     retired meanwhile, by every thread, in every map, stay allocated until
@@ -290,9 +295,11 @@ static bool gm_ebr_try_advance(void) {
     return true;
 }
 
-/* The amortised reclamation step: free, advance once, free. */
+/* The amortised reclamation step: free, advance once if enough is waiting
+   (GM_EBR_ADVANCE_AT), free. */
 static void gm_ebr_collect(void) {
     if (!gm_ebr_free_expired()) return;
+    if (atomic_load_explicit(&gm_ebr_pending_total, memory_order_relaxed) < GM_EBR_ADVANCE_AT) return;
     if (gm_ebr_try_advance()) gm_ebr_free_expired();
 }
 

@@ -58,6 +58,11 @@
 #define GM_EBR_BAG_BYTES (256u * 1024u)
 /* The most retirements one gm_ebr_take() may ask room for. */
 #define GM_EBR_RESERVE_MAX 24
+/* Items in sealed bags, process-wide, below which a seal does not try to
+   advance the epoch: an advance costs a membarrier (~10 us on a 2-vCPU VM
+   while another thread of the process runs), so it is amortised over at
+   least this many retirements. */
+#define GM_EBR_ADVANCE_AT (8 * GM_EBR_BAG_CAP)
 /* Backlog above which a sealing writer waits for lagging readers (items in
    sealed bags, process-wide): a base plus a share per registered thread. */
 #define GM_EBR_BACKLOG_BASE (16 * GM_EBR_BAG_CAP)
