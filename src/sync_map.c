@@ -1071,8 +1071,20 @@ static int gm_range_walk(const gomap_sync *m, gm_inode *n, unsigned shift, uint6
                 return GM_R_FULL;
             continue;
         }
-        uint64_t hh = gm_entry_of(c)->hash;
+        const gm_entry *e0 = gm_entry_of(c);
+        uint64_t hh = e0->hash;
         if (edge && hh <= lb) continue;
+        if (GM_LIKELY(m->t.kind != GOMAP_KEY_STR_COPY) &&
+            !atomic_load_explicit(&((gm_entry *)e0)->overflow, memory_order_relaxed) &&
+            m->r_size <= b->cap - b->used) { /* the common case: one fixed-size entry */
+            unsigned char *dst = b->p + b->used;
+            gm_s_copy(dst, gm_e_key(m, e0), m->t.key_size);
+            gm_s_copy(dst + m->r_voff, gm_e_val(m, e0), m->t.val_size);
+            b->used += m->r_size;
+            b->items++;
+            *last = hh;
+            continue;
+        }
         size_t mark = b->used, mark_items = b->items;
         for (uintptr_t x = c; x;) {
             const gm_entry *e = gm_entry_of(x);
