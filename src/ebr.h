@@ -24,8 +24,9 @@
  * compiler barrier) when the kernel has membarrier(2); a full fence on enter
  * otherwise.  take/put are one atomic exchange and one store.  Every
  * GM_EBR_BAG_CAP - GM_EBR_RESERVE_MAX retirements a thread seals its batch:
- * one fence, one global mutex, and one attempt to advance the epoch (one
- * membarrier system call and a scan of the thread records).
+ * one fence and one global mutex, and, once GM_EBR_ADVANCE_AT items wait
+ * process-wide, one attempt to advance the epoch (one membarrier system call
+ * and a scan of the thread records).
  */
 #ifndef GOMAP_EBR_H
 #define GOMAP_EBR_H
