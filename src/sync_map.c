@@ -1038,7 +1038,7 @@ static size_t gm_r_itemsize(const gomap_sync *m, const gm_entry *e) {
     return gm_align_up(gm_r_keybytes(m, e), 16) + gm_align_up(m->t.val_size, 16);
 }
 
-static void gm_r_copy(const gomap_sync *m, const gm_entry *e, unsigned char *dst) {
+GM_INLINE void gm_r_copy(const gomap_sync *m, const gm_entry *e, unsigned char *dst) {
     if (m->t.kind != GOMAP_KEY_STR_COPY) {
         gm_s_copy(dst, gm_e_key(m, e), m->t.key_size);
         gm_s_copy(dst + m->r_voff, gm_e_val(m, e), m->t.val_size);
@@ -1077,9 +1077,7 @@ static int gm_range_walk(const gomap_sync *m, gm_inode *n, unsigned shift, uint6
         if (GM_LIKELY(m->t.kind != GOMAP_KEY_STR_COPY) &&
             !atomic_load_explicit(&((gm_entry *)e0)->overflow, memory_order_relaxed) &&
             m->r_size <= b->cap - b->used) { /* the common case: one fixed-size entry */
-            unsigned char *dst = b->p + b->used;
-            gm_s_copy(dst, gm_e_key(m, e0), m->t.key_size);
-            gm_s_copy(dst + m->r_voff, gm_e_val(m, e0), m->t.val_size);
+            gm_r_copy(m, e0, b->p + b->used);
             b->used += m->r_size;
             b->items++;
             *last = hh;
