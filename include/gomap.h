@@ -357,6 +357,20 @@ GOMAP_API void gomap_iter_init(gomap_iter *it, const gomap *m);
 GOMAP_API bool gomap_iter_next(gomap_iter *it);
 GOMAP_API void gomap_iter_done(gomap_iter *it);
 
+/*
+ * Up to n entries at once: the same entries, in the same order, as up to n
+ * gomap_iter_next() calls, with the key and value pointers of the i-th in
+ * keys[i] and vals[i] (either array may be NULL when not wanted).  Returns
+ * how many were produced; fewer than n only at the end of the iteration,
+ * where the iterator is released as by gomap_iter_next().  keys[0..n) and
+ * vals[0..n) may all be written, beyond the count too.  Walking whole
+ * buckets at a time, it spends no mispredicted branch per bucket, so it is
+ * the fast way to visit a large map (n = 64 or more).  Returns 0 for a NULL
+ * or finished iterator or n == 0.  it->key / it->val are left at the last
+ * entry produced (when the matching array was given).
+ */
+GOMAP_API size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t n);
+
 /* ---------------------------------------------------------------------- */
 /* Introspection                                                           */
 /* ---------------------------------------------------------------------- */

@@ -150,6 +150,19 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
     return false;
 }
 
+/* gm_iter_todo for a chain of the current array while no grow is in
+   progress: that array holds no evacuation marks (I5), so the slots to visit
+   are exactly those with tophash >= GM_MIN_TOPHASH.  Per byte, bit 7 of
+   (byte | 0x80) - 5 is set iff the byte's low 7 bits are >= 5 (no borrow
+   crosses a byte), and bit 7 of the byte itself covers the rest. */
+GM_INLINE unsigned gm_iter_todo_current(const gomap_iter *it, const char *b) {
+    const uint64_t hi = 0x8080808080808080ull;
+    uint64_t w = gm_tophash_word(b);
+    uint64_t live = ((((w | hi) - 0x0101010101010101ull * GM_MIN_TOPHASH) | w) & hi) >> 7;
+    unsigned bits = (unsigned)((live * 0x0102040810204080ull) >> 56), off = it->offset;
+    return ((bits >> off) | (bits << (GM_BUCKET_SLOTS - off))) & 0xFFu;
+}
+
 bool gomap_iter_next(gomap_iter *it) {
     if (!it || !it->live) return false;
     const gomap *m = it->map;
@@ -157,18 +170,164 @@ bool gomap_iter_next(gomap_iter *it) {
         gm_fatal("concurrent map iteration and map write");
         return false;
     }
-    /* The common step: the next slot of the chain we are in holds a live
-       entry of the array we walk, with no clear, filter or move involved. */
+    /* The common case, a hot loop: no clear since init and no filtered old
+       bucket.  The next live slot of the chain we are in is golden data; and
+       while the walked array is the current one with no grow in progress, the
+       next chain is the next overflow bucket or the next bucket index. */
+    if (GM_UNLIKELY(it->check_bucket != GM_NO_CHECK || it->clear_seq != m->clear_seq))
+        return gm_iter_next_slow(it, m);
+    const char *b = it->bptr;
     unsigned todo = it->todo;
-    if (GM_LIKELY(todo != 0 && it->check_bucket == GM_NO_CHECK && it->clear_seq == m->clear_seq)) {
-        const char *b = it->bptr;
-        size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
-        if (GM_LIKELY(gm_tophashes(b)[slot] >= GM_MIN_TOPHASH)) {
-            it->key = gm_key(m, b, slot);
+    for (;;) {
+        if (todo) {
+            size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
+            if (GM_UNLIKELY(gm_tophashes(b)[slot] < GM_MIN_TOPHASH)) break; /* a mark */
+            it->key = gm_key(m, b, slot);               /* a live entry */
             it->val = gm_val(m, b, slot);
             it->todo = (uint8_t)(todo & (todo - 1));
+            it->bptr = b;
             return true;
         }
+        if (m->oldbuckets || it->table != m->buckets) break; /* growth: slow */
+        const char *o = b ? gm_overflow(m, b) : NULL;  /* rest of the chain */
+        if (!o) {                                       /* the next bucket index */
+            if (it->bucket == it->start_bucket && it->wrapped) break; /* the end */
+            o = gm_bucket(m->buckets, it->bucket, m->bsize);
+            if (++it->bucket == ((size_t)1 << it->B)) {
+                it->bucket = 0;
+                it->wrapped = 1;
+            }
+        }
+        b = o;
+        todo = gm_iter_todo_current(it, b);
     }
+    it->bptr = b;
+    it->todo = (uint8_t)todo;
     return gm_iter_next_slow(it, m);
+}
+
+/* The next chain of the current array after the one the iterator is in:
+   its overflow bucket, or the bucket at the next index (*next_index set);
+   NULL at the end of the walk.  The iterator does not move. */
+GM_INLINE const char *gm_iter_peek_chain(const gomap_iter *it, const gomap *m, bool *next_index) {
+    const char *o = it->bptr ? gm_overflow(m, it->bptr) : NULL;
+    *next_index = o == NULL;
+    if (o) return o;
+    if (it->bucket == it->start_bucket && it->wrapped) return NULL;
+    return gm_bucket(m->buckets, it->bucket, m->bsize);
+}
+
+/* Make chain o (from gm_iter_peek_chain) the one the iterator is in. */
+GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const char *o, bool next_index) {
+    if (next_index && ++it->bucket == ((size_t)1 << it->B)) {
+        it->bucket = 0;
+        it->wrapped = 1;
+    }
+    it->bptr = o;
+    it->todo = 0;
+}
+
+/* Where the key and value of each slot sit in a bucket, in an iterator's
+   rotated order (entry j: slot (j + offset) & 7), worked out once per
+   gomap_iter_next_n call. */
+typedef struct gm_slot_offsets {
+    size_t k[GM_BUCKET_SLOTS], v[GM_BUCKET_SLOTS];
+    bool kind, vind; /* keys / values out of line */
+} gm_slot_offsets;
+
+static void gm_slot_offsets_init(gm_slot_offsets *so, const gomap *m, unsigned off) {
+    for (unsigned j = 0; j < GM_BUCKET_SLOTS; j++) {
+        size_t slot = (j + off) & (GM_BUCKET_SLOTS - 1);
+        so->k[j] = m->koff + slot * m->ksz;
+        so->v[j] = m->voff + slot * m->vsz;
+    }
+    so->kind = m->key_indirect;
+    so->vind = m->val_indirect;
+}
+
+/*
+ * The bulk step of gomap_iter_next_n, a hot loop: write the key and value
+ * pointers of bucket b's live slots (bit j of todo: entry j of so) to ko /
+ * vo (either may be NULL) and return how many.  All 8 slots are written,
+ * the output advancing by one for live slots only: no branch depends on
+ * which slots are live, so the random fill of the buckets costs no
+ * mispredictions.  ko and vo need room for 8.
+ */
+GM_INLINE size_t gm_iter_write_slots(const gm_slot_offsets *so, const char *b, unsigned todo,
+                                     const void **ko, void **vo) {
+    char *base = (char *)(uintptr_t)b;
+    size_t c = 0;
+    for (unsigned j = 0; j < GM_BUCKET_SLOTS; j++) {
+        if (ko) ko[c] = gm_deref(base + so->k[j], so->kind); /* written for every slot, */
+        if (vo) vo[c] = gm_deref(base + so->v[j], so->vind);
+        c += (todo >> j) & 1;                                /* kept for live ones */
+    }
+    return c;
+}
+
+/* The last few outputs of a batch: a whole chain through scratch arrays,
+   if its entries fit in room (< 8); SIZE_MAX, the iterator unmoved, if
+   not or at the end. */
+static GM_NOINLINE size_t gm_iter_bulk_tail(gomap_iter *it, const gomap *m,
+                                            const gm_slot_offsets *so, const void **keys,
+                                            void **vals, size_t room) {
+    bool next_index;
+    const char *o = gm_iter_peek_chain(it, m, &next_index);
+    if (!o) return SIZE_MAX;
+    unsigned todo = gm_iter_todo_current(it, o);
+    unsigned live = todo - ((todo >> 1) & 0x55u);      /* popcount of a byte */
+    live = (live & 0x33u) + ((live >> 2) & 0x33u);
+    live = (live + (live >> 4)) & 0x0Fu;
+    if (live > room) return SIZE_MAX;
+    gm_iter_enter_chain(it, o, next_index);
+    const void *ks[GM_BUCKET_SLOTS];
+    void *vs[GM_BUCKET_SLOTS];
+    size_t c = gm_iter_write_slots(so, o, todo, keys ? ks : NULL, vals ? vs : NULL);
+    if (keys) memcpy(keys, ks, c * sizeof *keys);
+    if (vals) memcpy(vals, vs, c * sizeof *vals);
+    return c;
+}
+
+size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t n) {
+    if (!it || !it->live || n == 0) return 0;
+    const gomap *m = it->map;
+    if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
+        gm_fatal("concurrent map iteration and map write");
+        return 0;
+    }
+    gm_slot_offsets so;
+    gm_slot_offsets_init(&so, m, it->offset);
+    size_t c = 0;
+    while (c < n) {
+        /* Whole chains while the walk is in the simple state (the chain we
+           are in finished, the current array, no grow, clear or filter);
+           otherwise one gomap_iter_next step. */
+        if (it->todo == 0 && it->check_bucket == GM_NO_CHECK && it->clear_seq == m->clear_seq &&
+            !m->oldbuckets && it->table == m->buckets) {
+            size_t got;
+            if (n - c >= GM_BUCKET_SLOTS) {
+                bool next_index;
+                const char *o = gm_iter_peek_chain(it, m, &next_index);
+                if (o) {
+                    gm_iter_enter_chain(it, o, next_index);
+                    c += gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
+                                             keys ? keys + c : NULL, vals ? vals + c : NULL);
+                    continue;
+                }
+            } else if ((got = gm_iter_bulk_tail(it, m, &so, keys ? keys + c : NULL,
+                                                vals ? vals + c : NULL, n - c)) != SIZE_MAX) {
+                c += got;
+                continue;
+            }
+        }
+        if (!gomap_iter_next(it)) break;
+        if (keys) keys[c] = it->key;
+        if (vals) vals[c] = it->val;
+        c++;
+    }
+    if (c) {
+        if (keys) it->key = keys[c - 1];
+        if (vals) it->val = vals[c - 1];
+    }
+    return c;
 }

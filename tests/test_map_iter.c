@@ -388,18 +388,36 @@ static void tr_end(const tracker *t) {
         }
 }
 
+/* count random writes of keys below t->n during an iteration: mode 0
+   deletes, 1 inserts, 2 updates present keys, 3 any of these. */
+static void tr_random_writes(tracker *t, gomap *m, unsigned mode, unsigned count) {
+    for (unsigned w = 0; w < count; w++) {
+        uint64_t k = tu_rand() % t->n;
+        unsigned op = mode == 3 ? (unsigned)(tu_rand() % 3) : mode;
+        if (op == 0) tr_del(t, m, k, true);
+        else if (op == 1 || t->present[k]) tr_put(t, m, k, tu_rand(), true);
+    }
+}
+
+/* A map of random size and fill (keys below 1..600), sometimes made with a
+   size hint, and its tracker. */
+static gomap *tr_random_map(tracker *t) {
+    size_t n = 1 + (size_t)(tu_rand() % 600);
+    size_t initial = (size_t)(tu_rand() % (n + 1));
+    tr_init(t, n);
+    gomap *m = new_u64((int64_t)(tu_rand() % 3 == 0 ? tu_rand() % 200 : 0));
+    for (size_t i = 0; i < initial; i++) tr_put(t, m, tu_rand() % n, tu_rand(), false);
+    return m;
+}
+
 /* Iterate with random writes between steps, over maps of many sizes, with
    and without growth under the iterator. */
 static void test_iter_random_mutation(void) {
     long rounds = tu_scaled(3000, 300);
     tu_seed(12345);
     for (long r = 0; r < rounds; r++) {
-        size_t n = 1 + (size_t)(tu_rand() % 600);
-        size_t initial = (size_t)(tu_rand() % (n + 1));
         tracker t;
-        tr_init(&t, n);
-        gomap *m = new_u64((int64_t)(tu_rand() % 3 == 0 ? tu_rand() % 200 : 0));
-        for (size_t i = 0; i < initial; i++) tr_put(&t, m, tu_rand() % n, tu_rand(), false);
+        gomap *m = tr_random_map(&t);
         unsigned mode = (unsigned)(tu_rand() % 4); /* 0: deletes, 1: inserts, 2: updates, 3: all */
         tr_start(&t);
         size_t at_start = gomap_len(m);
@@ -408,13 +426,7 @@ static void test_iter_random_mutation(void) {
         size_t steps = 0;
         while (gomap_iter_next(&it)) {
             tr_produced(&t, &it);
-            unsigned writes = (unsigned)(tu_rand() % 4);
-            for (unsigned w = 0; w < writes; w++) {
-                uint64_t k = tu_rand() % n;
-                unsigned op = mode == 3 ? (unsigned)(tu_rand() % 3) : mode;
-                if (op == 0) tr_del(&t, m, k, true);
-                else if (op == 1 || t.present[k]) tr_put(&t, m, k, tu_rand(), true);
-            }
+            tr_random_writes(&t, m, mode, (unsigned)(tu_rand() % 4));
             if (++steps % 16 == 0) CHECK_MAP(m);
             /* each step produced a distinct entry */
             CHECK(steps <= at_start + t.new_entries);
@@ -860,6 +872,174 @@ static void test_writes_through_iter_key(void) {
     }
 }
 
+/* ---- gomap_iter_next_n ---------------------------------------------------- */
+
+/* Random writes between batches: the batch call keeps every guarantee of
+   the one-at-a-time call (test_iter_random_mutation's tracker), whatever the
+   batch size, and with either output array left out. */
+static void test_iter_batch_random_mutation(void) {
+    long rounds = tu_scaled(2000, 200);
+    tu_seed(777);
+    const void *keys[64];
+    void *vals[64];
+    for (long r = 0; r < rounds; r++) {
+        tracker t;
+        gomap *m = tr_random_map(&t);
+        unsigned mode = (unsigned)(tu_rand() % 5); /* 4: no writes */
+        tr_start(&t);
+        size_t at_start = gomap_len(m), steps = 0, got;
+        gomap_iter it;
+        gomap_iter_init(&it, m);
+        for (;;) {
+            size_t want = 1 + (size_t)(tu_rand() % 64);
+            bool with_keys = tu_rand() % 4 != 0;
+            got = gomap_iter_next_n(&it, keys, with_keys ? vals : NULL, want);
+            CHECK(got <= want);
+            if (got == 0) break;
+            for (size_t i = 0; i < got; i++) {
+                gomap_iter one = {0};
+                one.key = keys[i];
+                one.val = with_keys ? vals[i] : (void *)(uintptr_t)gomap_get(m, keys[i]);
+                tr_produced(&t, &one);
+            }
+            if (with_keys) CHECK(it.key == keys[got - 1] && it.val == vals[got - 1]);
+            steps += got;
+            CHECK(steps <= at_start + t.new_entries);
+            if (got < want) break; /* fewer than asked: the end */
+            if (mode != 4) tr_random_writes(&t, m, mode, (unsigned)(tu_rand() % 6));
+        }
+        /* finished: released, and further calls produce nothing */
+        CHECK_EQ(gomap_iter_next_n(&it, keys, vals, 64), 0);
+        CHECK(!gomap_iter_next(&it));
+        gomap_stats st;
+        stats(m, &st);
+        CHECK_EQ(st.live_iterators, 0);
+        tr_end(&t);
+        if (mode == 4) CHECK_EQ(steps, at_start);
+        CHECK_MAP(m);
+        tr_free(&t);
+        gomap_free(m);
+    }
+}
+
+/* Start iterator b exactly where a starts (the private fields are the
+   random start), as if one iterator were walked twice. */
+static void same_start(gomap_iter *b, const gomap_iter *a) {
+    b->start_bucket = a->start_bucket;
+    b->bucket = a->bucket;
+    b->offset = a->offset;
+}
+
+/* Same start, same entries in the same order: one at a time, in batches of
+   random sizes, and mixing both; over maps with tombstones, overflow chains,
+   out-of-line keys and values, and a grow in progress. */
+static void check_batch_order(gomap *m, size_t ksize) {
+    size_t len = gomap_len(m);
+    const void **k1 = (const void **)calloc(len + 1, sizeof *k1);
+    void **v1 = (void **)calloc(len + 1, sizeof *v1);
+    const void **k2 = (const void **)calloc(len + 64, sizeof *k2);
+    void **v2 = (void **)calloc(len + 64, sizeof *v2);
+    CHECK(k1 && v1 && k2 && v2);
+    gomap_iter a, b;
+    gomap_iter_init(&a, m);
+    gomap_iter_init(&b, m);
+    same_start(&b, &a);
+    size_t n1 = 0;
+    while (gomap_iter_next(&a)) {
+        CHECK(n1 < len);
+        k1[n1] = a.key;
+        v1[n1++] = a.val;
+    }
+    CHECK_EQ(n1, len);
+    size_t n2 = 0, got;
+    do {
+        if (tu_rand() % 4 == 0) { /* a single step in between */
+            got = gomap_iter_next(&b) ? 1 : 0;
+            if (got) {
+                k2[n2] = b.key;
+                v2[n2] = b.val;
+            }
+        } else {
+            got = gomap_iter_next_n(&b, k2 + n2, v2 + n2, 1 + (size_t)(tu_rand() % 63));
+        }
+        n2 += got;
+        CHECK(n2 <= len);
+    } while (got);
+    CHECK_EQ(n2, len);
+    for (size_t i = 0; i < len; i++) {
+        CHECK(memcmp(k1[i], k2[i], ksize) == 0);
+        CHECK(v1[i] == v2[i] || memcmp(v1[i], v2[i], 8) == 0);
+    }
+    free(k1);
+    free(v1);
+    free(k2);
+    free(v2);
+}
+
+static void test_iter_batch_order(void) {
+    tu_seed(4242);
+    /* u64 -> u64, from empty to a few thousand, with deletions */
+    const size_t sizes[] = {0, 1, 7, 8, 9, 53, 500, 4000};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        gomap *m = new_u64(0);
+        for (uint64_t i = 0; i < sizes[si] * 2; i++) put(m, i, i * 3);
+        for (uint64_t i = 0; i < sizes[si] * 2; i += 2) CHECK_EQ(del(m, i), 1);
+        for (int rep = 0; rep < 8; rep++) check_batch_order(m, 8);
+        gomap_free(m);
+    }
+    /* a grow in progress: insert until one starts, then walk */
+    gomap *g = new_u64(0);
+    uint64_t k = 0;
+    gomap_stats st;
+    do {
+        put(g, k, k + 1);
+        k++;
+        stats(g, &st);
+    } while (!st.growing || k < 1000);
+    for (int rep = 0; rep < 8; rep++) check_batch_order(g, 8);
+    gomap_free(g);
+    /* 200-byte keys and values: both out of line */
+    gomap_type bt = gomap_type_builtin(GOMAP_KEY_BYTES, 200, 200, 8);
+    gomap *big = gomap_new(&bt, 0);
+    CHECK(big != NULL);
+    unsigned char kb[200], vb[200];
+    for (int i = 0; i < 300; i++) {
+        memset(kb, 0, sizeof kb);
+        memcpy(kb, &i, sizeof i);
+        memset(vb, i & 0xFF, sizeof vb);
+        CHECK_EQ(gomap_put(big, kb, vb), 1);
+    }
+    for (int rep = 0; rep < 8; rep++) check_batch_order(big, 200);
+    gomap_free(big);
+}
+
+/* Bad arguments and the edges: NULL iterator, n == 0, an empty or NULL map,
+   an abandoned batch iterator released by gomap_iter_done. */
+static void test_iter_batch_edges(void) {
+    const void *keys[8];
+    void *vals[8];
+    CHECK_EQ(gomap_iter_next_n(NULL, keys, vals, 8), 0);
+    gomap_iter it;
+    gomap_iter_init(&it, NULL);
+    CHECK_EQ(gomap_iter_next_n(&it, keys, vals, 8), 0);
+    gomap *m = new_u64(0);
+    gomap_iter_init(&it, m);
+    CHECK_EQ(gomap_iter_next_n(&it, keys, vals, 8), 0);
+    for (uint64_t i = 0; i < 100; i++) put(m, i, i);
+    gomap_iter_init(&it, m);
+    CHECK_EQ(gomap_iter_next_n(&it, keys, vals, 0), 0); /* nothing asked */
+    CHECK_EQ(gomap_iter_next_n(&it, NULL, NULL, 8), 8); /* counted, not stored */
+    CHECK_EQ(gomap_iter_next_n(&it, keys, NULL, 8), 8);
+    gomap_stats st;
+    stats(m, &st);
+    CHECK_EQ(st.live_iterators, 1);
+    gomap_iter_done(&it);
+    stats(m, &st);
+    CHECK_EQ(st.live_iterators, 0);
+    CHECK_EQ(gomap_iter_next_n(&it, keys, vals, 8), 0);
+    gomap_free(m);
+}
+
 int main(void) {
     RUN(test_iter_grow_and_delete);
     RUN(test_iter_grow_with_gc);
@@ -879,5 +1059,8 @@ int main(void) {
     RUN(test_clear_parked_then_refill);
     RUN(test_writes_through_iter_key);
     RUN(test_clear_mid_grow_parked_iterator);
+    RUN(test_iter_batch_random_mutation);
+    RUN(test_iter_batch_order);
+    RUN(test_iter_batch_edges);
     return tu_finish();
 }
