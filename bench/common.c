@@ -15,7 +15,7 @@
 
 const char *const bench_op_names[OP_COUNT] = {
     "insert", "insert_reserved", "lookup_hit", "lookup_miss",
-    "erase",  "iterate",         "churn",      "lookup_batch",
+    "erase",  "iterate",         "churn",      "lookup_batch", "iterate_batch",
 };
 const char *const bench_kind_names[3] = {"u64", "str", "big"};
 
@@ -504,7 +504,7 @@ static void usage(FILE *f, const char *prog)
             "          [--lat-min-ops N] [--windows W]\n"
             "Runs one table on one workload and prints one JSON line.\n"
             "ops: insert,insert_reserved,lookup_hit,lookup_miss,erase,iterate,churn,"
-            "lookup_batch\n",
+            "lookup_batch,iterate_batch\n",
             prog);
 }
 

@@ -67,6 +67,7 @@ enum bench_op {
     OP_ITERATE,          /* visit every entry (ns per entry) */
     OP_CHURN,            /* steady size: insert new, lookup live, erase oldest */
     OP_LOOKUP_BATCH,     /* gomap_get_many, where the table has it */
+    OP_ITERATE_BATCH,    /* gomap_iter_next_n, where the table has it */
     OP_COUNT
 };
 

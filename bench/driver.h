@@ -22,7 +22,10 @@
  * value is uint64_t (u64, str) or bench_val56 (big).  Optionally, with
  * BENCH_K_HAVE_BATCH defined to 1:
  *   uint64_t BENCH_K(lookup_batch)(BENCH_K(tbl) *t, const bench_keys *ks);
- *        looks up every key ks->perm names, returns the sum of values.
+ *        looks up every key ks->perm names, returns the sum of values;
+ * and with BENCH_K_HAVE_ITER_BATCH defined to 1:
+ *   uint64_t BENCH_K(iterate_batch)(BENCH_K(tbl) *t);
+ *        iterate through the table's batch interface, same result.
  *
  * The file is valid C11 and C++ so that the C++ tables share it.
  */
@@ -57,6 +60,9 @@ static inline void BENCH_K(make_val)(uint64_t *v, size_t i)
 
 #ifndef BENCH_K_HAVE_BATCH
 #define BENCH_K_HAVE_BATCH 0
+#endif
+#ifndef BENCH_K_HAVE_ITER_BATCH
+#define BENCH_K_HAVE_ITER_BATCH 0
 #endif
 
 /* Insert keys [0, n) with their values; 0 or -1. */
@@ -240,6 +246,26 @@ static int BENCH_K(erase_op)(const bench_cfg *cfg, const bench_keys *ks, bench_r
     return 0;
 }
 
+#ifndef BENCH_TIME_PASSES
+/* Time reps passes of PASS, an expression that visits all n entries once and
+   returns a sum; the check is the first pass's sum.  (Inside on_filled.) */
+#define BENCH_TIME_PASSES(op, PASS)                                             \
+    do {                                                                        \
+        if (ops & (1u << (op))) {                                               \
+            uint64_t sum_ = 0, first_ = 0;                                      \
+            uint64_t t0_ = bench_now_ns();                                      \
+            for (uint64_t r_ = 0; r_ < reps; r_++) {                            \
+                sum_ += (PASS);                                                 \
+                if (r_ == 0)                                                    \
+                    first_ = sum_;                                              \
+            }                                                                   \
+            uint64_t t1_ = bench_now_ns();                                      \
+            bench_sink += sum_;                                                 \
+            BENCH_K(set)(res, (op), t1_ - t0_, reps * n, first_);               \
+        }                                                                       \
+    } while (0)
+#endif
+
 /* The operations that use one filled table m (keys [0, n)). */
 static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_K(tbl) *m,
                               bench_result *res)
@@ -262,18 +288,7 @@ static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_
         BENCH_K(set)(res, OP_LOOKUP_HIT, t1 - t0, reps * n, first);
     }
 #if BENCH_K_HAVE_BATCH
-    if (ops & (1u << OP_LOOKUP_BATCH)) {
-        uint64_t sum = 0, first = 0;
-        uint64_t t0 = bench_now_ns();
-        for (uint64_t r = 0; r < reps; r++) {
-            sum += BENCH_K(lookup_batch)(m, ks);
-            if (r == 0)
-                first = sum;
-        }
-        uint64_t t1 = bench_now_ns();
-        bench_sink += sum;
-        BENCH_K(set)(res, OP_LOOKUP_BATCH, t1 - t0, reps * n, first);
-    }
+    BENCH_TIME_PASSES(OP_LOOKUP_BATCH, BENCH_K(lookup_batch)(m, ks));
 #endif
     if (ops & (1u << OP_LOOKUP_MISS)) {
         uint64_t found = 0;
@@ -285,18 +300,10 @@ static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_
         bench_sink += found;
         BENCH_K(set)(res, OP_LOOKUP_MISS, t1 - t0, reps * n, found);
     }
-    if (ops & (1u << OP_ITERATE)) {
-        uint64_t sum = 0, first = 0;
-        uint64_t t0 = bench_now_ns();
-        for (uint64_t r = 0; r < reps; r++) {
-            sum += BENCH_K(iterate)(m);
-            if (r == 0)
-                first = sum;
-        }
-        uint64_t t1 = bench_now_ns();
-        bench_sink += sum;
-        BENCH_K(set)(res, OP_ITERATE, t1 - t0, reps * n, first);
-    }
+    BENCH_TIME_PASSES(OP_ITERATE, BENCH_K(iterate)(m));
+#if BENCH_K_HAVE_ITER_BATCH
+    BENCH_TIME_PASSES(OP_ITERATE_BATCH, BENCH_K(iterate_batch)(m));
+#endif
     if (ops & (1u << OP_CHURN)) {
         /* FIFO window of n live keys: insert the next new key, look up a
            random live key, erase the oldest. */
@@ -362,5 +369,6 @@ out:
 #undef BENCH_PROBE_AT
 #undef BENCH_VAL_T
 #undef BENCH_K_HAVE_BATCH
+#undef BENCH_K_HAVE_ITER_BATCH
 #undef BENCH_K
 #undef BENCH_KIND_ID

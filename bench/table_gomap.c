@@ -3,7 +3,8 @@
  *
  * Inserts use gomap_assign() and store the value through the returned
  * pointer (Go's m[k] = v); lookups gomap_get(); erase gomap_delete();
- * iteration gomap_iter_*.  Reserve is gomap_new(&type, n), Go's make(map, n).
+ * iteration gomap_iter_* (gomap_iter_next_n for the batch column).  Reserve
+ * is gomap_new(&type, n), Go's make(map, n).
  * Byte accounting: gomap_stats_get().bytes for the live figure, and a counting
  * allocator (gomap_new_with) for the peak, in the memory pass only; the timed
  * passes use the default allocator.
@@ -96,6 +97,25 @@ static inline uint64_t u64_iterate(u64_tbl *m)
         sum += *(const uint64_t *)it.val;
     return sum;
 }
+/*
+ * Batch iteration (the "iterate_batch" column): gomap_iter_next_n hands out
+ * BENCH_ITER_BATCH value pointers per call, then the loop sums them.
+ * WORD reads the value's first word.
+ */
+#define BENCH_ITER_BATCH 256
+#define GM_ITER_BATCH_LOOP(WORD)                                                \
+    void *vals[BENCH_ITER_BATCH];                                               \
+    uint64_t sum = 0;                                                           \
+    size_t c;                                                                   \
+    gomap_iter it;                                                              \
+    gomap_iter_init(&it, m);                                                    \
+    while ((c = gomap_iter_next_n(&it, NULL, vals, BENCH_ITER_BATCH)) != 0)     \
+        for (size_t j = 0; j < c; j++)                                          \
+            sum += WORD(vals[j]);                                               \
+    return sum
+#define GM_ITER_WORD_U64(p) (*(const uint64_t *)(p))
+
+static inline uint64_t u64_iterate_batch(u64_tbl *m) { GM_ITER_BATCH_LOOP(GM_ITER_WORD_U64); }
 static inline long long u64_bytes(u64_tbl *m) { return gm_bytes(m); }
 static inline long long u64_peak_bytes(u64_tbl *m) { return gm_peak(m); }
 
@@ -151,6 +171,7 @@ static inline uint64_t big_lookup_batch(gomap *m, const bench_keys *ks)
 #endif
 
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_ITER_BATCH 1
 #define BENCH_K(name) u64_##name
 #define BENCH_KIND_ID BENCH_KIND_U64
 #include "driver.h"
@@ -187,10 +208,12 @@ static inline int str_erase(str_tbl *m, const char *k)
     return gomap_delete(m, &s) == 1;
 }
 static inline uint64_t str_iterate(str_tbl *m) { return u64_iterate(m); }
+static inline uint64_t str_iterate_batch(str_tbl *m) { return u64_iterate_batch(m); }
 static inline long long str_bytes(str_tbl *m) { return gm_bytes(m); }
 static inline long long str_peak_bytes(str_tbl *m) { return gm_peak(m); }
 
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_ITER_BATCH 1
 #define BENCH_K(name) str_##name
 #define BENCH_KIND_ID BENCH_KIND_STR
 #include "driver.h"
@@ -229,10 +252,13 @@ static inline uint64_t big_iterate(big_tbl *m)
         sum += ((const bench_val56 *)it.val)->w[0];
     return sum;
 }
+#define GM_ITER_WORD_BIG(p) (((const bench_val56 *)(p))->w[0])
+static inline uint64_t big_iterate_batch(big_tbl *m) { GM_ITER_BATCH_LOOP(GM_ITER_WORD_BIG); }
 static inline long long big_bytes(big_tbl *m) { return gm_bytes(m); }
 static inline long long big_peak_bytes(big_tbl *m) { return gm_peak(m); }
 
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_ITER_BATCH 1
 #define BENCH_K(name) big_##name
 #define BENCH_KIND_ID BENCH_KIND_BIG
 #include "driver.h"

@@ -50,7 +50,7 @@ static void bench_usage(FILE *f)
             "  --runs R       runs per workload (each in its own process)\n"
             "  --kind K[,K]   u64 (u64->u64), str (16-byte string->u64), big (u64->56 B)\n"
             "  --ops LIST     insert,insert_reserved,lookup_hit,lookup_miss,erase,\n"
-            "                 iterate,churn (default: all)\n"
+            "                 iterate,churn,lookup_batch,iterate_batch (default: all)\n"
             "  --min-ops N    operations per timed measurement, at least (default 1e6)\n"
             "  --json         print one JSON line per run instead of the table\n"
             "  --with-peers   run the full comparison (bench/run.py) with every\n"

@@ -42,11 +42,12 @@ const (
 	opIterate
 	opChurn
 	opLookupBatch
+	opIterateBatch
 	opCount
 )
 
 var opNames = [opCount]string{"insert", "insert_reserved", "lookup_hit", "lookup_miss",
-	"erase", "iterate", "churn", "lookup_batch"}
+	"erase", "iterate", "churn", "lookup_batch", "iterate_batch"}
 
 func mix(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
