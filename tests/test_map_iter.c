@@ -998,6 +998,19 @@ static void test_iter_batch_order(void) {
     } while (!st.growing || k < 1000);
     for (int rep = 0; rep < 8; rep++) check_batch_order(g, 8);
     gomap_free(g);
+    /* arrays big enough for the walks to prefetch (src/iter.c): 144-byte
+       buckets (overflow buckets ahead), 528-byte buckets (whole buckets) */
+    gomap *p1 = new_u64(0);
+    for (uint64_t i = 0; i < 100000; i++) put(p1, i * 7919, i);
+    check_batch_order(p1, 8);
+    gomap_free(p1);
+    gomap_type vt = gomap_type_builtin(GOMAP_KEY_U64, 8, 56, 8);
+    gomap *p2 = gomap_new(&vt, 0);
+    CHECK(p2 != NULL);
+    unsigned char v56[56] = {1};
+    for (uint64_t i = 0; i < 5000; i++) CHECK_EQ(gomap_put(p2, &i, v56), 1);
+    check_batch_order(p2, 8);
+    gomap_free(p2);
     /* 200-byte keys and values: both out of line */
     gomap_type bt = gomap_type_builtin(GOMAP_KEY_BYTES, 200, 200, 8);
     gomap *big = gomap_new(&bt, 0);
