@@ -86,11 +86,15 @@ static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
     return b;
 }
 
-/* The slots of bucket b still to visit, in the iterator's rotated order:
-   bit i stands for slot (i + offset) & 7. */
-static unsigned gm_iter_todo(const gomap_iter *it, const char *b) {
-    unsigned live = gm_iter_slots(gm_tophash_word(b)), off = it->offset;
+/* A slot mask (bit i: slot i) in the iterator's rotated order: bit i
+   stands for slot (i + offset) & 7. */
+GM_INLINE unsigned gm_iter_rotate(const gomap_iter *it, unsigned live) {
+    unsigned off = it->offset;
     return ((live >> off) | (live << (GM_BUCKET_SLOTS - off))) & 0xFFu;
+}
+/* The slots of bucket b still to visit, rotated: live entries and marks. */
+static unsigned gm_iter_todo(const gomap_iter *it, const char *b) {
+    return gm_iter_rotate(it, gm_iter_slots(gm_tophash_word(b)));
 }
 
 /*
@@ -200,8 +204,28 @@ GM_INLINE unsigned gm_iter_todo_current(const gomap_iter *it, const char *b) {
     const uint64_t hi = 0x8080808080808080ull;
     uint64_t w = gm_tophash_word(b);
     uint64_t live = ((((w | hi) - 0x0101010101010101ull * GM_MIN_TOPHASH) | w) & hi) >> 7;
-    unsigned bits = (unsigned)((live * 0x0102040810204080ull) >> 56), off = it->offset;
-    return ((bits >> off) | (bits << (GM_BUCKET_SLOTS - off))) & 0xFFu;
+    return gm_iter_rotate(it, (unsigned)((live * 0x0102040810204080ull) >> 56));
+}
+
+/* The next chain of the current array after the one the iterator is in:
+   its overflow bucket, or the bucket at the next index (*next_index set);
+   NULL at the end of the walk.  The iterator does not move. */
+GM_INLINE const char *gm_iter_peek_chain(const gomap_iter *it, const gomap *m, bool *next_index) {
+    const char *o = it->bptr ? gm_overflow(m, it->bptr) : NULL;
+    *next_index = o == NULL;
+    if (o) return o;
+    if (it->bucket == it->start_bucket && it->wrapped) return NULL;
+    return gm_bucket(m->buckets, it->bucket, m->bsize);
+}
+
+/* Make chain o (from gm_iter_peek_chain) the one the iterator is in. */
+GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const char *o, bool next_index) {
+    if (next_index && ++it->bucket == ((size_t)1 << it->B)) {
+        it->bucket = 0;
+        it->wrapped = 1;
+    }
+    it->bptr = o;
+    it->todo = 0;
 }
 
 bool gomap_iter_next(gomap_iter *it) {
@@ -230,44 +254,19 @@ bool gomap_iter_next(gomap_iter *it) {
             return true;
         }
         if (m->oldbuckets || it->table != m->buckets) break; /* growth: slow */
-        const char *o = b ? gm_overflow(m, b) : NULL;  /* rest of the chain */
-        if (!o) {                                       /* the next bucket index */
-            if (it->bucket == it->start_bucket && it->wrapped) break; /* the end */
-            o = gm_bucket(m->buckets, it->bucket, m->bsize);
-            const char *pf_end = gm_iter_prefetch_end(m);
-            if (pf_end) gm_iter_prefetch(m, o, pf_end);
-            if (++it->bucket == ((size_t)1 << it->B)) {
-                it->bucket = 0;
-                it->wrapped = 1;
-            }
-        }
+        bool next_index;                                /* the next chain */
+        it->bptr = b;
+        const char *o = gm_iter_peek_chain(it, m, &next_index);
+        if (!o) break;                                  /* the end */
+        const char *pf_end = next_index ? gm_iter_prefetch_end(m) : NULL;
+        if (pf_end) gm_iter_prefetch(m, o, pf_end);
+        gm_iter_enter_chain(it, o, next_index);
         b = o;
         todo = gm_iter_todo_current(it, b);
     }
     it->bptr = b;
     it->todo = (uint8_t)todo;
     return gm_iter_next_slow(it, m);
-}
-
-/* The next chain of the current array after the one the iterator is in:
-   its overflow bucket, or the bucket at the next index (*next_index set);
-   NULL at the end of the walk.  The iterator does not move. */
-GM_INLINE const char *gm_iter_peek_chain(const gomap_iter *it, const gomap *m, bool *next_index) {
-    const char *o = it->bptr ? gm_overflow(m, it->bptr) : NULL;
-    *next_index = o == NULL;
-    if (o) return o;
-    if (it->bucket == it->start_bucket && it->wrapped) return NULL;
-    return gm_bucket(m->buckets, it->bucket, m->bsize);
-}
-
-/* Make chain o (from gm_iter_peek_chain) the one the iterator is in. */
-GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const char *o, bool next_index) {
-    if (next_index && ++it->bucket == ((size_t)1 << it->B)) {
-        it->bucket = 0;
-        it->wrapped = 1;
-    }
-    it->bptr = o;
-    it->todo = 0;
 }
 
 /* Where the key and value of each slot sit in a bucket, in an iterator's
