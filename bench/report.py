@@ -161,7 +161,7 @@ def md_speed(data, kind, n):
             cells.append(c)
         out.append("| %s | %s |" % (LABEL[t], " | ".join(cells)))
     g = {op: data.op(kind, n, "gomap", op) for op in ops}
-    go = {op: data.op(kind, n, "go", op) for op in ops}
+    go = {op: data.op(kind, n, "go", BATCH_OF.get(op, op)) for op in ops}
     r1, r2 = [], []
     for op in ops:
         if g[op] and lead[op]:
@@ -329,7 +329,7 @@ def summary(data):
             parts = []
             for op in ops:
                 g = data.op(kind, n, "gomap", op)
-                go = data.op(kind, n, "go", op)
+                go = data.op(kind, n, "go", BATCH_OF.get(op, op))
                 if not g:
                     continue
                 s = "%s %s ns" % (OP_LABEL[op], num(g[0]))
@@ -387,7 +387,8 @@ def write_md(data, path, html_name):
         "keys per call; `gomap_iter_next_n`, 256 entries per call). Their leader is the "
         "best of that figure and every table's per-entry figure for the same work, so a "
         "batch column's ratio compares gomap's batch call with the peers' own way of "
-        "doing that work (the peers are driven one key or entry at a time).")
+        "doing that work (the peers are driven one key or entry at a time), and so "
+        "does its ratio to Go's map.")
     out.append("")
     out.append(
         "Latency: inserts into an empty table timed one at a time with `lfence; rdtsc; "
