@@ -2,7 +2,7 @@
  * fuzz_map.c -- libFuzzer target: the input is a program of map operations
  * on small keys (so that collisions, deletes and growth all happen), run
  * against a plain array model, with gomap_check after every operation and a
- * failing allocator driven by the input.
+ * failing allocator driven by the input; single and batch writes.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
  *         -D_GNU_SOURCE fuzz/fuzz_map.c src/[!s]*.c -o fuzz_map && ./fuzz_map
@@ -89,6 +89,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (gomap_clear(m) == GOMAP_OK) {
                     memset(present, 0, sizeof present);
                     count = 0;
+                }
+                break;
+            }
+            if (data[p + 1] >= 0xf0) { /* a batch of up to 47 keys, repeats possible */
+                uint64_t keys[48], vals[48];
+                size_t n = data[p + 2] % 48, done = 0;
+                for (size_t j = 0; j < n; j++) {
+                    keys[j] = (data[p + 2] + j * (data[p + 1] & 0x0e)) % KEYS;
+                    vals[j] = keys[j] * 31 + p + j;
+                }
+                if (data[p + 1] & 1) {
+                    int r = gomap_put_many(m, keys, vals, n, &done);
+                    if ((r == GOMAP_OK) != (done == n)) abort();
+                    for (size_t j = 0; j < done; j++) {
+                        count += !present[keys[j]];
+                        present[keys[j]] = 1;
+                        model[keys[j]] = vals[j];
+                    }
+                } else {
+                    int r = gomap_delete_many(m, keys, n, &done);
+                    if (r != GOMAP_OK || done != n) abort(); /* plain keys: deletes never fail */
+                    for (size_t j = 0; j < n; j++) {
+                        count -= present[keys[j]];
+                        present[keys[j]] = 0;
+                    }
                 }
                 break;
             }

@@ -292,6 +292,29 @@ GOMAP_API int gomap_put(gomap *m, const void *key, const void *val);
 GOMAP_API int gomap_delete(gomap *m, const void *key);
 
 /*
+ * Batch writes: the same as n calls of gomap_put(m, key i, value i) or
+ * gomap_delete(m, key i), in order, where key i is at (const char *)keys +
+ * i * key_size and value i at (const char *)vals + i * val_size.  Like
+ * gomap_get_many they hash each key and prefetch its bucket 16 keys ahead
+ * of its write, so that on a map larger than the cache the misses of many
+ * writes overlap (see the README's figures).  Each write is a single write:
+ * it does the same bounded share of a grow, and a key repeated in the batch
+ * is handled in order (the last value wins).
+ *
+ * Returns GOMAP_OK after all n, else the error of the first write that
+ * failed (GOMAP_ENOMEM, or GOMAP_ECONCURRENT from the misuse check): pairs
+ * 0 .. *done - 1 were applied, the failed one left the map as it was, and
+ * the rest were not tried.  done may be NULL; *done is n on success.  How
+ * many keys were new or removed: the change in gomap_len().
+ * GOMAP_EINVAL (nothing done) when m is NULL, or n > 0 and keys is NULL
+ * (key_size > 0), or vals is NULL (put, val_size > 0).  With key_size 0
+ * keys may be NULL: there is one key.
+ */
+GOMAP_API int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n,
+                             size_t *done);
+GOMAP_API int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done);
+
+/*
  * Remove every entry, NaN keys included, keeping the bucket array (clear does
  * not shrink, as in Go).  Gives the map a new random seed.  Iterators running
  * on the map stop returning pre-clear entries (Go 1.24's clearSeq rule).

@@ -713,8 +713,8 @@ static int gm_key_update(gomap *m, char *b, size_t i, const void *key) {
  * Go's mapassign.  Returns the value slot for key, inserting it (zeroed)
  * when absent; NULL with *err set on failure, the map's entries unchanged.
  */
-GM_INLINE char *gm_assign(gomap *m, const void *key, bool *inserted, int *err, int path) {
-    uint64_t hash = gm_hash_key(m, key, path); /* before the write starts */
+GM_INLINE char *gm_assign(gomap *m, const void *key, uint64_t hash, bool *inserted, int *err,
+                          int path) {
     if (!gm_writer_begin(m)) {
         *err = GOMAP_ECONCURRENT;
         return NULL;
@@ -796,12 +796,16 @@ static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err) 
         return NULL;
     }
     if (!key) key = gm_zero_key;
+    /* The hash is computed before the write starts (a user hash function
+       that panics leaves no write half-done). */
+#define GM_ASSIGN(path) gm_assign(m, key, gm_hash_key(m, key, path), inserted, err, path)
     switch (m->path) {
-    case GM_PATH_U64: return gm_assign(m, key, inserted, err, GM_PATH_U64);
-    case GM_PATH_U32: return gm_assign(m, key, inserted, err, GM_PATH_U32);
-    case GM_PATH_STR: return gm_assign(m, key, inserted, err, GM_PATH_STR);
-    default: return gm_assign(m, key, inserted, err, GM_PATH_GENERIC);
+    case GM_PATH_U64: return GM_ASSIGN(GM_PATH_U64);
+    case GM_PATH_U32: return GM_ASSIGN(GM_PATH_U32);
+    case GM_PATH_STR: return GM_ASSIGN(GM_PATH_STR);
+    default: return GM_ASSIGN(GM_PATH_GENERIC);
     }
+#undef GM_ASSIGN
 }
 
 void *gomap_assign(gomap *m, const void *key) {
@@ -818,15 +822,21 @@ void *gomap_assign2(gomap *m, const void *key, bool *inserted) {
     return v;
 }
 
+/* Store val into the value slot that an assign returned (or pass its error
+   on): gomap_put's second half. */
+static int gm_put_val(gomap *m, char *slot, bool inserted, int err, const void *val) {
+    if (!slot) return err;
+    if (!inserted && m->t.val_destroy) m->t.val_destroy(slot);
+    gm_copy(slot, val, m->t.val_size);
+    return inserted ? 1 : 0;
+}
+
 int gomap_put(gomap *m, const void *key, const void *val) {
     if (m && m->t.val_size && !val) return GOMAP_EINVAL;
     bool ins = false;
     int err;
     char *slot = gm_assign_any(m, key, &ins, &err);
-    if (!slot) return err;
-    if (!ins && m->t.val_destroy) m->t.val_destroy(slot);
-    gm_copy(slot, val, m->t.val_size);
-    return ins ? 1 : 0;
+    return gm_put_val(m, slot, ins, err, val);
 }
 
 /* ========================================================================
@@ -858,8 +868,7 @@ static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i
 }
 
 /* Go's mapdelete; `path` is a constant at each call site. */
-GM_INLINE int gm_delete(gomap *m, const void *key, int path) {
-    uint64_t hash = gm_hash_key(m, key, path);
+GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
     if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
     int rc = 0;
     gm_deferred *d = NULL;
@@ -904,11 +913,135 @@ int gomap_delete(gomap *m, const void *key) {
     if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
     if (m->count == 0) return 0;
     if (!key) key = gm_zero_key;
+#define GM_DELETE(path) gm_delete(m, key, gm_hash_key(m, key, path), path)
     switch (m->path) {
-    case GM_PATH_U64: return gm_delete(m, key, GM_PATH_U64);
-    case GM_PATH_U32: return gm_delete(m, key, GM_PATH_U32);
-    case GM_PATH_STR: return gm_delete(m, key, GM_PATH_STR);
-    default: return gm_delete(m, key, GM_PATH_GENERIC);
+    case GM_PATH_U64: return GM_DELETE(GM_PATH_U64);
+    case GM_PATH_U32: return GM_DELETE(GM_PATH_U32);
+    case GM_PATH_STR: return GM_DELETE(GM_PATH_STR);
+    default: return GM_DELETE(GM_PATH_GENERIC);
+    }
+#undef GM_DELETE
+}
+
+/* ========================================================================
+ * Batch writes -- the write pipelines
+ * ======================================================================== */
+
+/*
+ * gomap_put_many and gomap_delete_many run gomap_get_many's pipeline over
+ * writes: GM_AHEAD keys ahead of its write, a key is hashed and the bucket
+ * its write will read is prefetched (every line of its current bucket, and
+ * the head of its old one while the map grows, which the write's evacuation
+ * reads).  The writes themselves are the single-key ones (gm_assign,
+ * gm_delete) with that hash passed in, so every invariant and every bound
+ * on incremental work holds per key, and a batch is exactly n single writes
+ * in order.  A prefetch is a hint: if a grow starts or ends between the
+ * prefetch and the write, the write is still right, only slower.  A hash
+ * stays right because the seed changes only when a delete empties the map
+ * (the delete pipeline stops there: every later key is absent) and at
+ * clear.  Whether to prefetch is decided per key, so a batch that grows an
+ * empty map past the cache starts prefetching when it gets there.
+ */
+GM_INLINE uint64_t gm_write_ahead(const gomap *m, const void *key, int path) {
+    uint64_t h = gm_hash_key(m, key, path);
+    if (m->buckets && !gm_cached(m)) {
+        char *b = gm_bucket(m->buckets, h & gm_mask(m->B), m->bsize);
+        GM_PREFETCH(b);
+        gm_prefetch_bucket(m, b);
+        if (m->oldbuckets) {
+            size_t on = m->oldbuckets->nbuckets;
+            GM_PREFETCH(gm_bucket(m->oldbuckets, h & (on - 1), m->bsize));
+        }
+    }
+    return h;
+}
+
+GM_INLINE int gm_put_many_path(gomap *m, const char *keys, const char *vals, size_t n, size_t *done,
+                               int path) {
+    const size_t ks = m->t.key_size, vs = m->t.val_size;
+    uint64_t hashes[GM_RING]; /* by key index mod GM_RING */
+    for (size_t j = 0; j < n + GM_AHEAD; j++) {
+        if (j < n) hashes[j % GM_RING] = gm_write_ahead(m, keys + j * ks, path);
+        if (j >= GM_AHEAD) {
+            size_t q = j - GM_AHEAD;
+            bool ins = false;
+            int err;
+            char *slot = gm_assign(m, keys + q * ks, hashes[q % GM_RING], &ins, &err, path);
+            int rc = gm_put_val(m, slot, ins, err, vs ? vals + q * vs : gm_zero_key);
+            if (rc < 0) {
+                *done = q;
+                return rc;
+            }
+        }
+    }
+    *done = n;
+    return GOMAP_OK;
+}
+
+GM_INLINE int gm_delete_many_path(gomap *m, const char *keys, size_t n, size_t *done, int path) {
+    const size_t ks = m->t.key_size;
+    uint64_t hashes[GM_RING];
+    for (size_t j = 0; j < n + GM_AHEAD; j++) {
+        if (j < n) hashes[j % GM_RING] = gm_write_ahead(m, keys + j * ks, path);
+        if (j >= GM_AHEAD) {
+            size_t q = j - GM_AHEAD;
+            if (m->count == 0) break; /* the rest are absent (and the seed may be new) */
+            int rc = gm_delete(m, keys + q * ks, hashes[q % GM_RING], path);
+            if (rc < 0) {
+                *done = q;
+                return rc;
+            }
+        }
+    }
+    *done = n;
+    return GOMAP_OK;
+}
+
+/* What the batch calls do with a zero-size key type (one key, which keys
+   may not point at), or a bad argument; -1 when the pipeline should run. */
+static int gm_many_args(const gomap *m, const void *keys, size_t n) {
+    if (!m) return GOMAP_EINVAL;
+    if (n == 0) return GOMAP_OK;
+    if (m->t.key_size == 0) return -1;
+    return keys ? -1 : GOMAP_EINVAL;
+}
+
+int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n, size_t *done) {
+    size_t dummy;
+    if (!done) done = &dummy;
+    *done = 0;
+    int rc = gm_many_args(m, keys, n);
+    if (rc != -1) return rc;
+    if (m->t.val_size && !vals) return GOMAP_EINVAL;
+    if (m->t.key_size == 0) { /* one key: n puts of it, the last value wins */
+        for (size_t q = 0; q < n; q++, ++*done)
+            if ((rc = gomap_put(m, NULL, vals ? (const char *)vals + q * m->t.val_size : NULL)) < 0) return rc;
+        return GOMAP_OK;
+    }
+    switch (m->path) {
+    case GM_PATH_U64: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_U64);
+    case GM_PATH_U32: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_U32);
+    case GM_PATH_STR: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_STR);
+    default: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_GENERIC);
+    }
+}
+
+int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done) {
+    size_t dummy;
+    if (!done) done = &dummy;
+    *done = 0;
+    int rc = gm_many_args(m, keys, n);
+    if (rc != -1) return rc;
+    if (m->t.key_size == 0 && (rc = gomap_delete(m, NULL)) < 0) return rc; /* one key at most */
+    if (m->t.key_size == 0 || m->count == 0) {
+        *done = n;
+        return GOMAP_OK;
+    }
+    switch (m->path) {
+    case GM_PATH_U64: return gm_delete_many_path(m, keys, n, done, GM_PATH_U64);
+    case GM_PATH_U32: return gm_delete_many_path(m, keys, n, done, GM_PATH_U32);
+    case GM_PATH_STR: return gm_delete_many_path(m, keys, n, done, GM_PATH_STR);
+    default: return gm_delete_many_path(m, keys, n, done, GM_PATH_GENERIC);
     }
 }
 

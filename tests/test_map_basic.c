@@ -226,6 +226,12 @@ static void test_null_inputs(void) {
     CHECK_EQ(gomap_get_many(NULL, keys, 3, vals), 0);
     CHECK(vals[0] == NULL && vals[1] == NULL && vals[2] == NULL);
     CHECK_EQ(gomap_get_many(NULL, keys, 3, NULL), 0);
+    size_t done = 7;
+    CHECK_EQ(gomap_put_many(NULL, keys, keys, 3, &done), GOMAP_EINVAL);
+    CHECK_EQ(done, 0);
+    done = 7;
+    CHECK_EQ(gomap_delete_many(NULL, keys, 3, &done), GOMAP_EINVAL);
+    CHECK_EQ(done, 0);
 
     /* NULL out / NULL type for create */
     gomap_type t = GOMAP_TYPE_U64_U64;
@@ -256,6 +262,38 @@ static void test_null_inputs(void) {
     CHECK(vals[0] == &k);
     CHECK_EQ(gomap_get_many(m, keys, 3, vals), 1);
     CHECK(vals[0] != NULL && *(uint64_t *)vals[0] == 10 && vals[1] == NULL && vals[2] == NULL);
+
+    /* batch writes: bad arguments change nothing; n == 0 is a no-op */
+    uint64_t bvals[3] = {11, 20, 30};
+    CHECK_EQ(gomap_put_many(m, NULL, bvals, 3, &done), GOMAP_EINVAL);
+    CHECK_EQ(gomap_put_many(m, keys, NULL, 3, &done), GOMAP_EINVAL);
+    CHECK_EQ(gomap_delete_many(m, NULL, 3, &done), GOMAP_EINVAL);
+    CHECK_EQ(done, 0);
+    CHECK_EQ(gomap_put_many(m, NULL, NULL, 0, &done), GOMAP_OK);
+    CHECK_EQ(gomap_delete_many(m, NULL, 0, NULL), GOMAP_OK);
+    CHECK_EQ(gomap_len(m), 1);
+    /* an update, two inserts, in order; done may be NULL */
+    CHECK_EQ(gomap_put_many(m, keys, bvals, 3, &done), GOMAP_OK);
+    CHECK_EQ(done, 3);
+    CHECK_EQ(gomap_len(m), 3);
+    CHECK_EQ(*(uint64_t *)gomap_get(m, &keys[0]), 11);
+    CHECK_EQ(*(uint64_t *)gomap_get(m, &keys[2]), 30);
+    uint64_t rep_keys[3] = {2, 2, 9}, rep_vals[3] = {21, 22, 90};
+    CHECK_EQ(gomap_put_many(m, rep_keys, rep_vals, 3, NULL), GOMAP_OK);
+    CHECK_EQ(*(uint64_t *)gomap_get(m, &rep_keys[0]), 22); /* the last value wins */
+    CHECK_EQ(gomap_len(m), 4);
+    /* deletes: present, absent and repeated keys; then the map is empty */
+    uint64_t del_keys[5] = {9, 2, 7, 2, 1};
+    CHECK_EQ(gomap_delete_many(m, del_keys, 5, &done), GOMAP_OK);
+    CHECK_EQ(done, 5);
+    CHECK_EQ(gomap_len(m), 1);
+    CHECK(gomap_get(m, &keys[2]) != NULL);
+    CHECK_EQ(gomap_delete_many(m, keys, 3, &done), GOMAP_OK);
+    CHECK_EQ(done, 3);
+    CHECK_EQ(gomap_len(m), 0);
+    CHECK_EQ(gomap_delete_many(m, keys, 3, &done), GOMAP_OK); /* empty map */
+    CHECK_EQ(done, 3);
+    CHECK_EQ(put_u64(m, 1, 10), 1);
     CHECK_EQ(gomap_len(m), 1);
     int found;
     CHECK_EQ(get_u64(m, 1, &found), 10);
@@ -686,6 +724,17 @@ static void test_zero_size(void) {
     void *vals[4] = {NULL, NULL, NULL, NULL};
     CHECK_EQ(gomap_get_many(m, NULL, 4, vals), 4); /* the one key, four times */
     CHECK(vals[0] == p && vals[3] == p);
+    uint64_t many[3] = {5, 6, 7};
+    size_t done = 0;
+    CHECK_EQ(gomap_put_many(m, NULL, many, 3, &done), GOMAP_OK); /* the one key, 3 puts */
+    CHECK_EQ(done, 3);
+    CHECK_EQ(gomap_len(m), 1);
+    CHECK_EQ(*(uint64_t *)gomap_get(m, NULL), 7);
+    CHECK_EQ(gomap_delete_many(m, NULL, 2, &done), GOMAP_OK);
+    CHECK_EQ(done, 2);
+    CHECK_EQ(gomap_len(m), 0);
+    CHECK_EQ(put_u64(m, 0, 2), 1);
+    p = (uint64_t *)gomap_get(m, NULL);
     CHECK_MAP(m);
     CHECK_EQ(gomap_delete(m, NULL), 1);
     CHECK_EQ(gomap_delete(m, NULL), 0);

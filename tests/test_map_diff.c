@@ -321,7 +321,8 @@ static void note_delete(run *r, size_t id) {
         if (r->its[i].live && r->its[i].st[id] != T_DONE) r->its[i].st[id] = T_GONE;
 }
 
-static void check_after(run *r, const gomap_stats *before, bool is_write) {
+/* After an operation that made `writes` writes (a batch makes many). */
+static void check_after(run *r, const gomap_stats *before, size_t writes) {
     gomap_stats s;
     CHECK_MAP(r->m);
     gomap_stats_get(r->m, &s);
@@ -331,8 +332,8 @@ static void check_after(run *r, const gomap_stats *before, bool is_write) {
     CHECK_EQ(s.live_iterators, live_iters(r));
     CHECK_EQ(s.bytes, r->alloc.live_bytes);
     uint64_t evac = s.evacuated - before->evacuated;
-    if (is_write) {
-        CHECK(evac <= GOMAP_EVACUATE_PER_WRITE);
+    if (writes) {
+        CHECK(evac <= GOMAP_EVACUATE_PER_WRITE * writes);
     } else {
         CHECK_EQ(evac, 0);
         CHECK_EQ(s.nevacuate, before->nevacuate);
@@ -572,6 +573,61 @@ static void op_get_many(run *r) {
     }
 }
 
+/* Key j of a batch: random ids (repeats allowed), their bytes packed
+   key_size apart in keys.  Returns the variant. */
+static int many_key(run *r, unsigned char *keys, size_t j, size_t id) {
+    int variant = (int)(tu_rand() % (uint64_t)r->k->nvariants(id));
+    unsigned char *key = keys + j * r->k->type.key_size;
+    r->k->make(id, variant, key);
+    if (r->k->type.kind == GOMAP_KEY_STR_COPY) { /* see op_get_many */
+        gomap_str s = {str_store[0][id], str_len[id]};
+        memcpy(key, &s, sizeof s);
+    }
+    return variant;
+}
+
+/* gomap_put_many of 0..MANY_MAX pairs (repeated keys allowed): the same as
+   that many gomap_put calls in order. */
+static size_t op_put_many(run *r) {
+    static unsigned char keys[MANY_MAX * BLOB_KEY];
+    static _Alignas(16) unsigned char vals[MANY_MAX * BLOB_VAL];
+    size_t ids[MANY_MAX], done = 12345;
+    int variants[MANY_MAX];
+    uint64_t tags[MANY_MAX];
+    size_t n = (size_t)(tu_rand() % (MANY_MAX + 1));
+    for (size_t j = 0; j < n; j++) {
+        ids[j] = (size_t)(tu_rand() % r->ref.cap);
+        variants[j] = many_key(r, keys, j, ids[j]);
+        tags[j] = ++r->tag;
+        val_fill(vals + j * r->vsize, r->vsize, tags[j]);
+    }
+    CHECK_EQ(gomap_put_many(r->m, keys, r->vsize ? vals : NULL, n, &done), GOMAP_OK);
+    scribble();
+    CHECK_EQ(done, n);
+    for (size_t j = 0; j < n; j++) {
+        if (!rm_has(&r->ref, ids[j])) note_insert(r, ids[j]);
+        rm_put(&r->ref, ids[j], tags[j], (uint8_t)variants[j]);
+    }
+    return n;
+}
+
+/* gomap_delete_many of 0..MANY_MAX keys: that many gomap_delete calls. */
+static size_t op_delete_many(run *r) {
+    static unsigned char keys[MANY_MAX * BLOB_KEY];
+    size_t ids[MANY_MAX], done = 12345;
+    size_t n = (size_t)(tu_rand() % (MANY_MAX + 1));
+    for (size_t j = 0; j < n; j++) {
+        ids[j] = (size_t)(tu_rand() % r->ref.cap);
+        many_key(r, keys, j, ids[j]);
+    }
+    CHECK_EQ(gomap_delete_many(r->m, keys, n, &done), GOMAP_OK);
+    scribble();
+    CHECK_EQ(done, n);
+    for (size_t j = 0; j < n; j++)
+        if (rm_del(&r->ref, ids[j])) note_delete(r, ids[j]);
+    return n;
+}
+
 static void op_clear(run *r) {
     CHECK_EQ(gomap_clear(r->m), GOMAP_OK);
     for (size_t id = 0; id < r->ref.cap; id++)
@@ -606,18 +662,21 @@ static void one_op(run *r, unsigned p_ins, unsigned p_del) {
         if (id >= r->ref.cap) id = (size_t)r->cluster;
     }
     unsigned x = (unsigned)(tu_rand() % 1000);
-    bool write = true;
+    size_t write = 1;
     if (before.growing && tu_rand() % 128 == 0) {
         op_clear(r); /* clears are rare, but more likely in the middle of a grow */
     } else if (x < p_ins) {
-        if (tu_rand() % 3) op_put(r, id);
+        unsigned y = (unsigned)(tu_rand() % 48);
+        if (y == 0) write = op_put_many(r);
+        else if (y % 3) op_put(r, id);
         else op_assign(r, id);
     } else if (x < p_ins + p_del) {
-        op_delete(r, id);
+        if (tu_rand() % 48) op_delete(r, id);
+        else write = op_delete_many(r);
     } else if (x < 960) {
         if (tu_rand() % 8) op_get(r, id);
         else op_get_many(r);
-        write = false;
+        write = 0;
     } else if (x < 990) {
         /* iterators: start one, or step them */
         int i = (int)(tu_rand() % NITER);
@@ -627,24 +686,24 @@ static void one_op(run *r, unsigned p_ins, unsigned p_del) {
             unsigned steps = (unsigned)(1 + tu_rand() % 8);
             for (unsigned j = 0; j < steps && r->its[i].live; j++) iter_step(r, i);
         }
-        write = false;
+        write = 0;
     } else if (x < 992) {
         int i = (int)(tu_rand() % NITER);
         if (r->its[i].live && tu_rand() % 4 == 0) {
             gomap_iter_done(&r->its[i].it);
             r->its[i].live = false;
         }
-        write = false;
+        write = 0;
     } else if (x < 993) {
         if (tu_rand() % 8 == 0) op_clear(r);
     } else if (x < 994) {
         if (tu_rand() % 16 == 0) {
             op_clone(r);
         }
-        write = false;
+        write = 0;
     } else {
         op_get(r, (size_t)(tu_rand() % r->ref.cap)); /* outside the epoch's ids too */
-        write = false;
+        write = 0;
     }
     check_after(r, &before, write);
     r->n_ops++;

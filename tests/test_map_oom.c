@@ -337,6 +337,83 @@ static void op_delete(env *e, size_t id) {
     }
 }
 
+/* The keys (and values) of a batch: ids first, first + step, ... (mod NIDS);
+   copied strings get bytes of their own (str_make reuses one buffer). */
+enum { BATCH_MAX = 48 };
+typedef struct batch {
+    size_t n, ids[BATCH_MAX];
+    uint64_t tags[BATCH_MAX];
+    unsigned char keys[BATCH_MAX * BLOB_KEY];
+    _Alignas(16) unsigned char vals[BATCH_MAX * MAX_VAL];
+    char strs[BATCH_MAX][64];
+} batch;
+
+static void batch_make(env *e, batch *b, size_t first, size_t n, size_t step) {
+    CHECK(n <= BATCH_MAX);
+    CHECK(!e->k->owned);
+    const size_t ks = e->k->type.key_size;
+    b->n = n;
+    for (size_t j = 0; j < n; j++) {
+        b->ids[j] = (first + j * step) % NIDS;
+        unsigned char *key = b->keys + j * ks;
+        e->k->make(b->ids[j], key);
+        if (e->k->type.kind == GOMAP_KEY_STR_COPY) {
+            gomap_str str;
+            memcpy(&str, key, sizeof str);
+            memcpy(b->strs[j], str.ptr, str.len);
+            str.ptr = b->strs[j];
+            memcpy(key, &str, sizeof str);
+        }
+        b->tags[j] = ++e->tag;
+        val_fill(e, b->vals + j * e->vsize, b->tags[j]);
+    }
+}
+
+/* gomap_put_many: on a refusal, pairs [0, done) are in and the map holds
+   exactly those on top of what it held; the rest is then retried. */
+static void op_put_many(env *e, size_t first, size_t n, size_t step) {
+    batch *b = (batch *)malloc(sizeof *b);
+    CHECK(b != NULL);
+    batch_make(e, b, first, n, step);
+    const size_t ks = e->k->type.key_size, vs = e->vsize;
+    size_t at = 0;
+    for (int attempt = 0;; attempt++) {
+        CHECK(attempt < 2);
+        long long f = e->a.failed;
+        size_t done = SIZE_MAX;
+        int rc = gomap_put_many(e->m, b->keys + at * ks, b->vals + at * vs, n - at, &done);
+        memset(scratch, '#', sizeof scratch);
+        CHECK(done <= n - at);
+        for (size_t j = at; j < at + done; j++) rm_put(&e->ref, b->ids[j], b->tags[j], 0);
+        at += done;
+        if (refused_in(e, f, rc == GOMAP_ENOMEM)) {
+            CHECK(at < n);
+            verify(e);
+            continue;
+        }
+        CHECK_EQ(rc, GOMAP_OK);
+        CHECK_EQ(at, n);
+        break;
+    }
+    verify(e);
+    free(b);
+}
+
+static void op_delete_many(env *e, size_t first, size_t n, size_t step) {
+    batch *b = (batch *)malloc(sizeof *b);
+    CHECK(b != NULL);
+    batch_make(e, b, first, n, step);
+    long long f = e->a.failed;
+    size_t done = SIZE_MAX;
+    int rc = gomap_delete_many(e->m, b->keys, n, &done);
+    refused_in(e, f, rc == GOMAP_ENOMEM); /* a grow's allocation may be refused and absorbed */
+    CHECK_EQ(rc, GOMAP_OK);
+    CHECK_EQ(done, n);
+    for (size_t j = 0; j < n; j++) rm_del(&e->ref, b->ids[j]);
+    verify(e);
+    free(b);
+}
+
 static void op_clear(env *e) {
     for (int attempt = 0;; attempt++) {
         CHECK(attempt < 2);
@@ -445,7 +522,9 @@ static void script_growth(env *e, int64_t hint) {
     }
     op_iter_start(e, 0);
     op_iter_step(e, 0, 5);
-    for (size_t i = 60; i < 200; i++) op_put(e, i);
+    for (size_t i = 60; i < 150; i++) op_put(e, i);
+    op_put_many(e, 150, 48, 1); /* grows, over an iterator */
+    op_put_many(e, 198, 2, 1);
     op_iter_start(e, 1);
     for (size_t i = 0; i < 200; i += 2) op_delete(e, i);
     op_iter_step(e, 0, 7);
@@ -504,7 +583,9 @@ static void script_entries(env *e) {
         if (i % 2) op_put(e, i);
         else op_assign(e, i);
     }
-    for (size_t i = 0; i < 120; i += 3) op_delete(e, i);
+    for (size_t i = 0; i < 60; i += 3) op_delete(e, i);
+    op_delete_many(e, 60, 20, 3);
+    op_put_many(e, 120, 40, 7); /* new keys and updates */
     op_clone(e);
     op_iter_step(e, 0, 1000);
     for (size_t i = 0; i < 30; i++) op_put(e, i); /* re-inserts and updates */
