@@ -51,6 +51,7 @@ extern "C" {
 #define BENCH_GAMMA 0x9e3779b97f4a7c15ull
 #define BENCH_STR_LEN 16    /* string key bytes */
 #define BENCH_STR_STRIDE 17 /* bytes per stored string: 16 + NUL */
+#define BENCH_KEY_BATCH 64 /* keys per call in the batch lookup and write columns */
 
 /* The kinds as preprocessor numbers (driver.h selects code with #if). */
 #define BENCH_KIND_U64 0
@@ -68,6 +69,9 @@ enum bench_op {
     OP_CHURN,            /* steady size: insert new, lookup live, erase oldest */
     OP_LOOKUP_BATCH,     /* gomap_get_many, where the table has it */
     OP_ITERATE_BATCH,    /* gomap_iter_next_n, where the table has it */
+    OP_INSERT_BATCH,     /* OP_INSERT through gomap_put_many, where the table has it */
+    OP_INSERT_RESERVED_BATCH, /* OP_INSERT_RESERVED through gomap_put_many */
+    OP_ERASE_BATCH,      /* OP_ERASE through gomap_delete_many, where the table has it */
     OP_COUNT
 };
 

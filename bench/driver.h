@@ -25,7 +25,12 @@
  *        looks up every key ks->perm names, returns the sum of values;
  * and with BENCH_K_HAVE_ITER_BATCH defined to 1:
  *   uint64_t BENCH_K(iterate_batch)(BENCH_K(tbl) *t);
- *        iterate through the table's batch interface, same result.
+ *        iterate through the table's batch interface, same result;
+ * and with BENCH_K_HAVE_WRITE_BATCH defined to 1:
+ *   int  BENCH_K(insert_batch)(BENCH_K(tbl) *t, const key *keys,
+ *                              const value *vals, size_t c);  0 or -1
+ *   uint64_t BENCH_K(erase_batch)(BENCH_K(tbl) *t, const key *keys, size_t c);
+ *        the number removed: c inserts or erases through the batch calls.
  *
  * The file is valid C11 and C++ so that the C++ tables share it.
  */
@@ -64,6 +69,9 @@ static inline void BENCH_K(make_val)(uint64_t *v, size_t i)
 #ifndef BENCH_K_HAVE_ITER_BATCH
 #define BENCH_K_HAVE_ITER_BATCH 0
 #endif
+#ifndef BENCH_K_HAVE_WRITE_BATCH
+#define BENCH_K_HAVE_WRITE_BATCH 0
+#endif
 
 /* Insert keys [0, n) with their values; 0 or -1. */
 static int BENCH_K(fill)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
@@ -76,6 +84,39 @@ static int BENCH_K(fill)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
     }
     return 0;
 }
+
+#if BENCH_K_HAVE_WRITE_BATCH
+/* BENCH_K(fill) through the batch call, BENCH_KEY_BATCH keys at a time. */
+static int BENCH_K(fill_batch)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
+{
+    BENCH_KEY_T keys[BENCH_KEY_BATCH];
+    BENCH_VAL_T vals[BENCH_KEY_BATCH];
+    for (size_t i = 0; i < n; i += BENCH_KEY_BATCH) {
+        size_t c = n - i < BENCH_KEY_BATCH ? n - i : BENCH_KEY_BATCH;
+        for (size_t j = 0; j < c; j++) {
+            keys[j] = BENCH_KEY_AT(ks, i + j);
+            BENCH_K(make_val)(&vals[j], i + j);
+        }
+        if (BENCH_K(insert_batch)(t, keys, vals, c) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Erase every key in the shuffled order through the batch call. */
+static uint64_t BENCH_K(erase_all_batch)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
+{
+    BENCH_KEY_T keys[BENCH_KEY_BATCH];
+    uint64_t removed = 0;
+    for (size_t i = 0; i < n; i += BENCH_KEY_BATCH) {
+        size_t c = n - i < BENCH_KEY_BATCH ? n - i : BENCH_KEY_BATCH;
+        for (size_t j = 0; j < c; j++)
+            keys[j] = BENCH_PROBE_AT(ks, ks->perm[i + j]);
+        removed += BENCH_K(erase_batch)(t, keys, c);
+    }
+    return removed;
+}
+#endif
 
 static void BENCH_K(set)(bench_result *res, enum bench_op op, uint64_t ns,
                          uint64_t ops, uint64_t check)
@@ -203,13 +244,22 @@ static int BENCH_K(insert_op)(const bench_cfg *cfg, const bench_keys *ks, bench_
                               enum bench_op op)
 {
     uint64_t reps = bench_reps(cfg, cfg->min_ops), ns = 0, check = 0;
-    size_t reserve = op == OP_INSERT_RESERVED ? cfg->n : 0;
+    size_t reserve = op == OP_INSERT_RESERVED || op == OP_INSERT_RESERVED_BATCH ? cfg->n : 0;
+    int batch = op == OP_INSERT_BATCH || op == OP_INSERT_RESERVED_BATCH;
+#if !BENCH_K_HAVE_WRITE_BATCH
+    if (batch)
+        return 0;
+#endif
     for (uint64_t r = 0; r < reps; r++) {
         BENCH_K(tbl) *t = BENCH_K(new)(reserve, 0);
         if (!t)
             return -1;
         uint64_t t0 = bench_now_ns();
+#if BENCH_K_HAVE_WRITE_BATCH
+        int rc = batch ? BENCH_K(fill_batch)(t, ks, cfg->n) : BENCH_K(fill)(t, ks, cfg->n);
+#else
         int rc = BENCH_K(fill)(t, ks, cfg->n);
+#endif
         uint64_t t1 = bench_now_ns();
         ns += t1 - t0;
         if (rc != 0) {
@@ -224,25 +274,35 @@ static int BENCH_K(insert_op)(const bench_cfg *cfg, const bench_keys *ks, bench_
     return 0;
 }
 
-static int BENCH_K(erase_op)(const bench_cfg *cfg, const bench_keys *ks, bench_result *res)
+static int BENCH_K(erase_op)(const bench_cfg *cfg, const bench_keys *ks, bench_result *res,
+                             enum bench_op op)
 {
     uint64_t reps = bench_reps(cfg, cfg->min_ops), ns = 0, check = 0;
     size_t n = cfg->n;
+#if !BENCH_K_HAVE_WRITE_BATCH
+    if (op == OP_ERASE_BATCH)
+        return 0;
+#endif
     for (uint64_t r = 0; r < reps; r++) {
         BENCH_K(tbl) *t = BENCH_K(new)(0, 0);
         if (!t || BENCH_K(fill)(t, ks, n) != 0)
             return -1;
         uint64_t removed = 0;
         uint64_t t0 = bench_now_ns();
-        for (size_t i = 0; i < n; i++)
-            removed += (uint64_t)BENCH_K(erase)(t, BENCH_PROBE_AT(ks, ks->perm[i]));
+#if BENCH_K_HAVE_WRITE_BATCH
+        if (op == OP_ERASE_BATCH)
+            removed = BENCH_K(erase_all_batch)(t, ks, n);
+        else
+#endif
+            for (size_t i = 0; i < n; i++)
+                removed += (uint64_t)BENCH_K(erase)(t, BENCH_PROBE_AT(ks, ks->perm[i]));
         uint64_t t1 = bench_now_ns();
         ns += t1 - t0;
         if (r == 0)
             check = removed;
         BENCH_K(free)(t);
     }
-    BENCH_K(set)(res, OP_ERASE, ns, reps * n, check);
+    BENCH_K(set)(res, op, ns, reps * n, check);
     return 0;
 }
 
@@ -347,6 +407,11 @@ static int BENCH_K(run)(const bench_cfg *cfg, bench_result *res)
     if ((ops & (1u << OP_INSERT_RESERVED)) && BENCH_K(can_reserve)() &&
         BENCH_K(insert_op)(cfg, &ks, res, OP_INSERT_RESERVED) != 0)
         goto out;
+    if ((ops & (1u << OP_INSERT_BATCH)) && BENCH_K(insert_op)(cfg, &ks, res, OP_INSERT_BATCH) != 0)
+        goto out;
+    if ((ops & (1u << OP_INSERT_RESERVED_BATCH)) && BENCH_K(can_reserve)() &&
+        BENCH_K(insert_op)(cfg, &ks, res, OP_INSERT_RESERVED_BATCH) != 0)
+        goto out;
     m = BENCH_K(new)(0, 0);
     if (!m || BENCH_K(fill)(m, &ks, n) != 0)
         goto out;
@@ -354,7 +419,9 @@ static int BENCH_K(run)(const bench_cfg *cfg, bench_result *res)
         goto out;
     BENCH_K(free)(m);
     m = NULL;
-    if ((ops & (1u << OP_ERASE)) && BENCH_K(erase_op)(cfg, &ks, res) != 0)
+    if ((ops & (1u << OP_ERASE)) && BENCH_K(erase_op)(cfg, &ks, res, OP_ERASE) != 0)
+        goto out;
+    if ((ops & (1u << OP_ERASE_BATCH)) && BENCH_K(erase_op)(cfg, &ks, res, OP_ERASE_BATCH) != 0)
         goto out;
     rc = 0;
 out:
@@ -370,5 +437,6 @@ out:
 #undef BENCH_VAL_T
 #undef BENCH_K_HAVE_BATCH
 #undef BENCH_K_HAVE_ITER_BATCH
+#undef BENCH_K_HAVE_WRITE_BATCH
 #undef BENCH_K
 #undef BENCH_KIND_ID

@@ -39,11 +39,14 @@ OP_LABEL = {
     "insert": "insert", "insert_reserved": "insert (reserved)", "lookup_hit": "lookup hit",
     "lookup_miss": "lookup miss", "erase": "erase", "iterate": "iterate",
     "churn": "churn", "lookup_batch": "lookup hit (batch)", "iterate_batch": "iterate (batch)",
+    "insert_batch": "insert (batch)", "insert_reserved_batch": "insert (reserved, batch)",
+    "erase_batch": "erase (batch)",
 }
 # gomap-only columns: the same work as a per-entry column, through gomap's
 # batch interface.  Their leader is the best of gomap's batch figure and every
 # table's per-entry figure for that work.
-BATCH_OF = {"lookup_batch": "lookup_hit", "iterate_batch": "iterate"}
+BATCH_OF = {"insert_batch": "insert", "insert_reserved_batch": "insert_reserved",
+            "lookup_batch": "lookup_hit", "erase_batch": "erase", "iterate_batch": "iterate"}
 KIND_LABEL = {"u64": "u64 → u64", "str": "16-byte string → u64", "big": "u64 → 56-byte value"}
 
 
@@ -240,12 +243,9 @@ def check_sums(data):
                         c = r.get("check", {}).get(op)
                         if c is None:
                             continue
-                        if op == "insert_reserved":
+                        key = BATCH_OF.get(op, op)
+                        if key == "insert_reserved":
                             key = "insert"
-                        elif op in BATCH_OF:
-                            key = BATCH_OF[op]
-                        else:
-                            key = op
                         seen.setdefault((key, c), set()).add(t)
                 keys = {}
                 for (key, c), ts in seen.items():
@@ -383,8 +383,9 @@ def write_md(data, path, html_name):
         "*churn* keeps n live keys while each step inserts a new key, looks up a random "
         "live one and erases the oldest (ns per operation, 3 per step). Small sizes "
         "repeat each operation until 10^6 operations are timed. The *(batch)* columns "
-        "are gomap only: the same work through its batch calls (`gomap_get_many`, 32 "
-        "keys per call; `gomap_iter_next_n`, 256 entries per call). Their leader is the "
+        "are gomap only: the same work through its batch calls (`gomap_put_many`, "
+        "`gomap_get_many` and `gomap_delete_many`, 64 keys per call; "
+        "`gomap_iter_next_n`, 256 entries per call). Their leader is the "
         "best of that figure and every table's per-entry figure for the same work, so a "
         "batch column's ratio compares gomap's batch call with the peers' own way of "
         "doing that work (the peers are driven one key or entry at a time), and so "

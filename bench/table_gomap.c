@@ -3,7 +3,8 @@
  *
  * Inserts use gomap_assign() and store the value through the returned
  * pointer (Go's m[k] = v); lookups gomap_get(); erase gomap_delete();
- * iteration gomap_iter_* (gomap_iter_next_n for the batch column).  Reserve
+ * iteration gomap_iter_*; the batch columns gomap_get_many(),
+ * gomap_iter_next_n(), gomap_put_many() and gomap_delete_many().  Reserve
  * is gomap_new(&type, n), Go's make(map, n).
  * Byte accounting: gomap_stats_get().bytes for the live figure, and a counting
  * allocator (gomap_new_with) for the peak, in the memory pass only; the timed
@@ -129,7 +130,7 @@ static inline long long u64_peak_bytes(u64_tbl *m) { return gm_peak(m); }
  * signature changes, change these functions and the check together.
  */
 #ifdef BENCH_HAVE_GET_MANY
-#define BENCH_BATCH 32
+#define BENCH_BATCH BENCH_KEY_BATCH
 
 /* kt: the key type; FILL(j, idx) stores key index idx into keys[j]. */
 #define GM_BATCH_LOOP(kt, FILL, WORD)                                            \
@@ -170,8 +171,25 @@ static inline uint64_t big_lookup_batch(gomap *m, const bench_keys *ks)
 #define GM_HAVE_BATCH 0
 #endif
 
+/*
+ * Batch writes (the "insert_batch" and "erase_batch" columns): driver.h
+ * gathers BENCH_KEY_BATCH keys (and values) into arrays and hands them to
+ * gomap_put_many() / gomap_delete_many().
+ */
+static inline int u64_insert_batch(u64_tbl *m, const uint64_t *k, const uint64_t *v, size_t c)
+{
+    return gomap_put_many(m, k, v, c, NULL) == GOMAP_OK ? 0 : -1;
+}
+static inline uint64_t u64_erase_batch(u64_tbl *m, const uint64_t *k, size_t c)
+{
+    size_t before = gomap_len(m);
+    gomap_delete_many(m, k, c, NULL);
+    return before - gomap_len(m);
+}
+
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
 #define BENCH_K_HAVE_ITER_BATCH 1
+#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) u64_##name
 #define BENCH_KIND_ID BENCH_KIND_U64
 #include "driver.h"
@@ -212,8 +230,32 @@ static inline uint64_t str_iterate_batch(str_tbl *m) { return u64_iterate_batch(
 static inline long long str_bytes(str_tbl *m) { return gm_bytes(m); }
 static inline long long str_peak_bytes(str_tbl *m) { return gm_peak(m); }
 
+/* The keys as gomap_str views, for the batch calls. */
+static inline void str_views(gomap_str *s, const char *const *k, size_t c)
+{
+    for (size_t j = 0; j < c; j++) {
+        s[j].ptr = k[j];
+        s[j].len = BENCH_STR_LEN;
+    }
+}
+static inline int str_insert_batch(str_tbl *m, const char *const *k, const uint64_t *v, size_t c)
+{
+    gomap_str s[BENCH_KEY_BATCH];
+    str_views(s, k, c);
+    return gomap_put_many(m, s, v, c, NULL) == GOMAP_OK ? 0 : -1;
+}
+static inline uint64_t str_erase_batch(str_tbl *m, const char *const *k, size_t c)
+{
+    gomap_str s[BENCH_KEY_BATCH];
+    str_views(s, k, c);
+    size_t before = gomap_len(m);
+    gomap_delete_many(m, s, c, NULL);
+    return before - gomap_len(m);
+}
+
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
 #define BENCH_K_HAVE_ITER_BATCH 1
+#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) str_##name
 #define BENCH_KIND_ID BENCH_KIND_STR
 #include "driver.h"
@@ -257,8 +299,18 @@ static inline uint64_t big_iterate_batch(big_tbl *m) { GM_ITER_BATCH_LOOP(GM_ITE
 static inline long long big_bytes(big_tbl *m) { return gm_bytes(m); }
 static inline long long big_peak_bytes(big_tbl *m) { return gm_peak(m); }
 
+static inline int big_insert_batch(big_tbl *m, const uint64_t *k, const bench_val56 *v, size_t c)
+{
+    return gomap_put_many(m, k, v, c, NULL) == GOMAP_OK ? 0 : -1;
+}
+static inline uint64_t big_erase_batch(big_tbl *m, const uint64_t *k, size_t c)
+{
+    return u64_erase_batch(m, k, c);
+}
+
 #define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
 #define BENCH_K_HAVE_ITER_BATCH 1
+#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) big_##name
 #define BENCH_KIND_ID BENCH_KIND_BIG
 #include "driver.h"
