@@ -16,7 +16,7 @@
 const char *const bench_op_names[OP_COUNT] = {
     "insert", "insert_reserved", "lookup_hit", "lookup_miss",
     "erase",  "iterate",         "churn",      "lookup_batch", "iterate_batch",
-    "insert_batch", "insert_reserved_batch", "erase_batch",
+    "insert_batch", "insert_reserved_batch", "erase_batch", "lookup_miss_batch", "churn_batch",
 };
 const char *const bench_kind_names[3] = {"u64", "str", "big"};
 

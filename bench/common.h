@@ -72,6 +72,8 @@ enum bench_op {
     OP_INSERT_BATCH,     /* OP_INSERT through gomap_put_many, where the table has it */
     OP_INSERT_RESERVED_BATCH, /* OP_INSERT_RESERVED through gomap_put_many */
     OP_ERASE_BATCH,      /* OP_ERASE through gomap_delete_many, where the table has it */
+    OP_LOOKUP_MISS_BATCH, /* OP_LOOKUP_MISS through gomap_get_many */
+    OP_CHURN_BATCH,      /* OP_CHURN, c steps at a time through the batch calls */
     OP_COUNT
 };
 

@@ -20,17 +20,19 @@
  *   long long BENCH_K(peak_bytes)(BENCH_K(tbl) *t);  peak accounting or -1
  * where key is uint64_t (u64, big) or const char * to 16 bytes (str), and
  * value is uint64_t (u64, str) or bench_val56 (big).  Optionally, with
- * BENCH_K_HAVE_BATCH defined to 1:
- *   uint64_t BENCH_K(lookup_batch)(BENCH_K(tbl) *t, const bench_keys *ks);
- *        looks up every key ks->perm names, returns the sum of values;
- * and with BENCH_K_HAVE_ITER_BATCH defined to 1:
- *   uint64_t BENCH_K(iterate_batch)(BENCH_K(tbl) *t);
- *        iterate through the table's batch interface, same result;
- * and with BENCH_K_HAVE_WRITE_BATCH defined to 1:
+ * BENCH_K_HAVE_BATCH defined to 1, the table's batch calls on c <=
+ * BENCH_KEY_BATCH keys (the "(batch)" columns):
  *   int  BENCH_K(insert_batch)(BENCH_K(tbl) *t, const key *keys,
  *                              const value *vals, size_t c);  0 or -1
+ *   uint64_t BENCH_K(lookup_batch)(BENCH_K(tbl) *t, const key *keys, size_t c);
+ *        the sum of value word 0 over the hits
  *   uint64_t BENCH_K(erase_batch)(BENCH_K(tbl) *t, const key *keys, size_t c);
- *        the number removed: c inserts or erases through the batch calls.
+ *        the number removed
+ * and with BENCH_K_HAVE_ITER_BATCH defined to 1:
+ *   uint64_t BENCH_K(iterate_batch)(BENCH_K(tbl) *t);
+ *        iterate through the table's batch interface, same result.
+ * A batch column does the same work on the same keys in the same order as
+ * its single-key column, gathered BENCH_KEY_BATCH keys at a time.
  *
  * The file is valid C11 and C++ so that the C++ tables share it.
  */
@@ -69,9 +71,6 @@ static inline void BENCH_K(make_val)(uint64_t *v, size_t i)
 #ifndef BENCH_K_HAVE_ITER_BATCH
 #define BENCH_K_HAVE_ITER_BATCH 0
 #endif
-#ifndef BENCH_K_HAVE_WRITE_BATCH
-#define BENCH_K_HAVE_WRITE_BATCH 0
-#endif
 
 /* Insert keys [0, n) with their values; 0 or -1. */
 static int BENCH_K(fill)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
@@ -85,7 +84,7 @@ static int BENCH_K(fill)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
     return 0;
 }
 
-#if BENCH_K_HAVE_WRITE_BATCH
+#if BENCH_K_HAVE_BATCH
 /* BENCH_K(fill) through the batch call, BENCH_KEY_BATCH keys at a time. */
 static int BENCH_K(fill_batch)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n)
 {
@@ -115,6 +114,51 @@ static uint64_t BENCH_K(erase_all_batch)(BENCH_K(tbl) *t, const bench_keys *ks, 
         removed += BENCH_K(erase_batch)(t, keys, c);
     }
     return removed;
+}
+
+/* Look up every key in the shuffled order (hits), or keys [n, 2n)
+   (misses), through the batch call; the sum of the values found. */
+static uint64_t BENCH_K(lookup_all_batch)(BENCH_K(tbl) *t, const bench_keys *ks, size_t n,
+                                          int miss)
+{
+    BENCH_KEY_T keys[BENCH_KEY_BATCH];
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i += BENCH_KEY_BATCH) {
+        size_t c = n - i < BENCH_KEY_BATCH ? n - i : BENCH_KEY_BATCH;
+        for (size_t j = 0; j < c; j++)
+            keys[j] = miss ? BENCH_KEY_AT(ks, n + i + j) : BENCH_PROBE_AT(ks, ks->perm[i + j]);
+        sum += BENCH_K(lookup_batch)(t, keys, c);
+    }
+    return sum;
+}
+
+/* The churn through the batch calls: for a run of c steps, their c inserts,
+   then their c lookups, then their c erases.  Every lookup still finds its
+   key (it is live from its insert until its erase), so the sum is the same
+   as the single-key churn's. */
+static int BENCH_K(churn_batch)(BENCH_K(tbl) *t, const bench_keys *ks, size_t steps,
+                                uint64_t *sum)
+{
+    size_t n = ks->n;
+    BENCH_KEY_T keys[BENCH_KEY_BATCH];
+    BENCH_VAL_T vals[BENCH_KEY_BATCH];
+    for (size_t j0 = 0; j0 < steps; j0 += BENCH_KEY_BATCH) {
+        size_t c = steps - j0 < BENCH_KEY_BATCH ? steps - j0 : BENCH_KEY_BATCH;
+        for (size_t j = 0; j < c; j++) {
+            size_t in = bench_churn_index(n, n + j0 + j);
+            keys[j] = BENCH_KEY_AT(ks, in);
+            BENCH_K(make_val)(&vals[j], in);
+        }
+        if (BENCH_K(insert_batch)(t, keys, vals, c) != 0)
+            return -1;
+        for (size_t j = 0; j < c; j++)
+            keys[j] = BENCH_KEY_AT(ks, bench_churn_index(n, j0 + j + ks->pick[j0 + j]));
+        *sum += BENCH_K(lookup_batch)(t, keys, c);
+        for (size_t j = 0; j < c; j++)
+            keys[j] = BENCH_KEY_AT(ks, bench_churn_index(n, j0 + j));
+        BENCH_K(erase_batch)(t, keys, c);
+    }
+    return 0;
 }
 #endif
 
@@ -246,7 +290,7 @@ static int BENCH_K(insert_op)(const bench_cfg *cfg, const bench_keys *ks, bench_
     uint64_t reps = bench_reps(cfg, cfg->min_ops), ns = 0, check = 0;
     size_t reserve = op == OP_INSERT_RESERVED || op == OP_INSERT_RESERVED_BATCH ? cfg->n : 0;
     int batch = op == OP_INSERT_BATCH || op == OP_INSERT_RESERVED_BATCH;
-#if !BENCH_K_HAVE_WRITE_BATCH
+#if !BENCH_K_HAVE_BATCH
     if (batch)
         return 0;
 #endif
@@ -255,7 +299,7 @@ static int BENCH_K(insert_op)(const bench_cfg *cfg, const bench_keys *ks, bench_
         if (!t)
             return -1;
         uint64_t t0 = bench_now_ns();
-#if BENCH_K_HAVE_WRITE_BATCH
+#if BENCH_K_HAVE_BATCH
         int rc = batch ? BENCH_K(fill_batch)(t, ks, cfg->n) : BENCH_K(fill)(t, ks, cfg->n);
 #else
         int rc = BENCH_K(fill)(t, ks, cfg->n);
@@ -279,7 +323,7 @@ static int BENCH_K(erase_op)(const bench_cfg *cfg, const bench_keys *ks, bench_r
 {
     uint64_t reps = bench_reps(cfg, cfg->min_ops), ns = 0, check = 0;
     size_t n = cfg->n;
-#if !BENCH_K_HAVE_WRITE_BATCH
+#if !BENCH_K_HAVE_BATCH
     if (op == OP_ERASE_BATCH)
         return 0;
 #endif
@@ -289,7 +333,7 @@ static int BENCH_K(erase_op)(const bench_cfg *cfg, const bench_keys *ks, bench_r
             return -1;
         uint64_t removed = 0;
         uint64_t t0 = bench_now_ns();
-#if BENCH_K_HAVE_WRITE_BATCH
+#if BENCH_K_HAVE_BATCH
         if (op == OP_ERASE_BATCH)
             removed = BENCH_K(erase_all_batch)(t, ks, n);
         else
@@ -348,7 +392,7 @@ static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_
         BENCH_K(set)(res, OP_LOOKUP_HIT, t1 - t0, reps * n, first);
     }
 #if BENCH_K_HAVE_BATCH
-    BENCH_TIME_PASSES(OP_LOOKUP_BATCH, BENCH_K(lookup_batch)(m, ks));
+    BENCH_TIME_PASSES(OP_LOOKUP_BATCH, BENCH_K(lookup_all_batch)(m, ks, n, 0));
 #endif
     if (ops & (1u << OP_LOOKUP_MISS)) {
         uint64_t found = 0;
@@ -360,6 +404,9 @@ static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_
         bench_sink += found;
         BENCH_K(set)(res, OP_LOOKUP_MISS, t1 - t0, reps * n, found);
     }
+#if BENCH_K_HAVE_BATCH
+    BENCH_TIME_PASSES(OP_LOOKUP_MISS_BATCH, BENCH_K(lookup_all_batch)(m, ks, n, 1));
+#endif
     BENCH_TIME_PASSES(OP_ITERATE, BENCH_K(iterate)(m));
 #if BENCH_K_HAVE_ITER_BATCH
     BENCH_TIME_PASSES(OP_ITERATE_BATCH, BENCH_K(iterate_batch)(m));
@@ -387,12 +434,36 @@ static int BENCH_K(on_filled)(const bench_cfg *cfg, const bench_keys *ks, BENCH_
     return 0;
 }
 
+#if BENCH_K_HAVE_BATCH
+/* The churn through the batch calls, on its own filled table (the single-key
+   churn has moved the other one's keys on). */
+static int BENCH_K(churn_batch_op)(const bench_cfg *cfg, const bench_keys *ks, bench_result *res)
+{
+    size_t steps = ks->steps;
+    uint64_t sum = 0;
+    BENCH_K(tbl) *t = BENCH_K(new)(0, 0);
+    if (!t || BENCH_K(fill)(t, ks, cfg->n) != 0)
+        return -1;
+    uint64_t t0 = bench_now_ns();
+    int rc = BENCH_K(churn_batch)(t, ks, steps, &sum);
+    uint64_t t1 = bench_now_ns();
+    BENCH_K(free)(t);
+    if (rc != 0)
+        return -1;
+    bench_sink += sum;
+    BENCH_K(set)(res, OP_CHURN_BATCH, t1 - t0, 3 * (uint64_t)steps, sum);
+    return 0;
+}
+#endif
+
 static int BENCH_K(run)(const bench_cfg *cfg, bench_result *res)
 {
     size_t n = cfg->n;
     unsigned ops = cfg->ops;
     bench_keys ks;
-    size_t steps = (ops & (1u << OP_CHURN)) ? (size_t)(bench_reps(cfg, cfg->min_ops) * n) : 0;
+    size_t steps = (ops & (1u << OP_CHURN | 1u << OP_CHURN_BATCH))
+                       ? (size_t)(bench_reps(cfg, cfg->min_ops) * n)
+                       : 0;
     int rc = -1;
     BENCH_K(tbl) *m = NULL;
     if (bench_keys_make(&ks, cfg, steps) != 0)
@@ -423,6 +494,10 @@ static int BENCH_K(run)(const bench_cfg *cfg, bench_result *res)
         goto out;
     if ((ops & (1u << OP_ERASE_BATCH)) && BENCH_K(erase_op)(cfg, &ks, res, OP_ERASE_BATCH) != 0)
         goto out;
+#if BENCH_K_HAVE_BATCH
+    if ((ops & (1u << OP_CHURN_BATCH)) && BENCH_K(churn_batch_op)(cfg, &ks, res) != 0)
+        goto out;
+#endif
     rc = 0;
 out:
     if (m)
@@ -437,6 +512,5 @@ out:
 #undef BENCH_VAL_T
 #undef BENCH_K_HAVE_BATCH
 #undef BENCH_K_HAVE_ITER_BATCH
-#undef BENCH_K_HAVE_WRITE_BATCH
 #undef BENCH_K
 #undef BENCH_KIND_ID

@@ -40,13 +40,15 @@ OP_LABEL = {
     "lookup_miss": "lookup miss", "erase": "erase", "iterate": "iterate",
     "churn": "churn", "lookup_batch": "lookup hit (batch)", "iterate_batch": "iterate (batch)",
     "insert_batch": "insert (batch)", "insert_reserved_batch": "insert (reserved, batch)",
-    "erase_batch": "erase (batch)",
+    "erase_batch": "erase (batch)", "lookup_miss_batch": "lookup miss (batch)",
+    "churn_batch": "churn (batch)",
 }
 # gomap-only columns: the same work as a per-entry column, through gomap's
 # batch interface.  Their leader is the best of gomap's batch figure and every
 # table's per-entry figure for that work.
 BATCH_OF = {"insert_batch": "insert", "insert_reserved_batch": "insert_reserved",
-            "lookup_batch": "lookup_hit", "erase_batch": "erase", "iterate_batch": "iterate"}
+            "lookup_batch": "lookup_hit", "lookup_miss_batch": "lookup_miss",
+            "erase_batch": "erase", "iterate_batch": "iterate", "churn_batch": "churn"}
 KIND_LABEL = {"u64": "u64 → u64", "str": "16-byte string → u64", "big": "u64 → 56-byte value"}
 
 

@@ -121,64 +121,27 @@ static inline long long u64_bytes(u64_tbl *m) { return gm_bytes(m); }
 static inline long long u64_peak_bytes(u64_tbl *m) { return gm_peak(m); }
 
 /*
- * Batch lookup: every key of the shuffled probe order looked up in batches
- * of BENCH_BATCH through gomap_get_many() (the "lookup_batch" column).
- * bench/CMakeLists.txt defines BENCH_HAVE_GET_MANY when gomap.h declares
- *   size_t gomap_get_many(const gomap *m, const void *keys, size_t n,
- *                         void **vals);
- * (n keys packed key_size apart; vals[i] = the value or NULL).  If that
- * signature changes, change these functions and the check together.
- */
-#ifdef BENCH_HAVE_GET_MANY
-#define BENCH_BATCH BENCH_KEY_BATCH
-
-/* kt: the key type; FILL(j, idx) stores key index idx into keys[j]. */
-#define GM_BATCH_LOOP(kt, FILL, WORD)                                            \
-    kt keys[BENCH_BATCH];                                                       \
-    void *vals[BENCH_BATCH];                                                    \
-    uint64_t sum = 0;                                                           \
-    for (size_t i = 0; i < ks->n; i += BENCH_BATCH) {                           \
-        size_t c = ks->n - i < BENCH_BATCH ? ks->n - i : BENCH_BATCH;           \
-        for (size_t j = 0; j < c; j++)                                          \
-            FILL(j, ks->perm[i + j]);                                           \
-        gomap_get_many(m, keys, c, vals);                                       \
-        for (size_t j = 0; j < c; j++)                                          \
-            sum += vals[j] ? WORD(vals[j]) : 0;                                 \
-    }                                                                           \
-    return sum
-
-#define GM_FILL_U64(j, idx) (keys[(j)] = ks->u64[(idx)])
-#define GM_FILL_STR(j, idx)                                                     \
-    (keys[(j)].ptr = ks->probe + (size_t)(idx) * BENCH_STR_STRIDE,              \
-     keys[(j)].len = BENCH_STR_LEN)
-#define GM_WORD_U64(p) (*(const uint64_t *)(p))
-#define GM_WORD_BIG(p) (((const bench_val56 *)(p))->w[0])
-
-static inline uint64_t u64_lookup_batch(gomap *m, const bench_keys *ks)
-{
-    GM_BATCH_LOOP(uint64_t, GM_FILL_U64, GM_WORD_U64);
-}
-static inline uint64_t str_lookup_batch(gomap *m, const bench_keys *ks)
-{
-    GM_BATCH_LOOP(gomap_str, GM_FILL_STR, GM_WORD_U64);
-}
-static inline uint64_t big_lookup_batch(gomap *m, const bench_keys *ks)
-{
-    GM_BATCH_LOOP(uint64_t, GM_FILL_U64, GM_WORD_BIG);
-}
-#define GM_HAVE_BATCH 1
-#else
-#define GM_HAVE_BATCH 0
-#endif
-
-/*
- * Batch writes (the "insert_batch" and "erase_batch" columns): driver.h
- * gathers BENCH_KEY_BATCH keys (and values) into arrays and hands them to
- * gomap_put_many() / gomap_delete_many().
+ * The batch columns: driver.h gathers up to BENCH_KEY_BATCH keys (and
+ * values) into arrays and hands them to gomap_put_many(), gomap_get_many()
+ * and gomap_delete_many().
  */
 static inline int u64_insert_batch(u64_tbl *m, const uint64_t *k, const uint64_t *v, size_t c)
 {
     return gomap_put_many(m, k, v, c, NULL) == GOMAP_OK ? 0 : -1;
+}
+/* Sum of value word 0 over the hits. */
+#define GM_SUM_MANY(WORD)                                                       \
+    void *vals[BENCH_KEY_BATCH];                                                \
+    uint64_t sum = 0;                                                           \
+    gomap_get_many(m, k, c, vals);                                              \
+    for (size_t j = 0; j < c; j++)                                              \
+        sum += vals[j] ? WORD(vals[j]) : 0;                                     \
+    return sum
+#define GM_WORD_U64(p) (*(const uint64_t *)(p))
+#define GM_WORD_BIG(p) (((const bench_val56 *)(p))->w[0])
+static inline uint64_t u64_lookup_batch(u64_tbl *m, const uint64_t *k, size_t c)
+{
+    GM_SUM_MANY(GM_WORD_U64);
 }
 static inline uint64_t u64_erase_batch(u64_tbl *m, const uint64_t *k, size_t c)
 {
@@ -187,9 +150,8 @@ static inline uint64_t u64_erase_batch(u64_tbl *m, const uint64_t *k, size_t c)
     return before - gomap_len(m);
 }
 
-#define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_BATCH 1
 #define BENCH_K_HAVE_ITER_BATCH 1
-#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) u64_##name
 #define BENCH_KIND_ID BENCH_KIND_U64
 #include "driver.h"
@@ -244,6 +206,12 @@ static inline int str_insert_batch(str_tbl *m, const char *const *k, const uint6
     str_views(s, k, c);
     return gomap_put_many(m, s, v, c, NULL) == GOMAP_OK ? 0 : -1;
 }
+static inline uint64_t str_lookup_batch(str_tbl *m, const char *const *keys, size_t c)
+{
+    gomap_str k[BENCH_KEY_BATCH];
+    str_views(k, keys, c);
+    GM_SUM_MANY(GM_WORD_U64);
+}
 static inline uint64_t str_erase_batch(str_tbl *m, const char *const *k, size_t c)
 {
     gomap_str s[BENCH_KEY_BATCH];
@@ -253,9 +221,8 @@ static inline uint64_t str_erase_batch(str_tbl *m, const char *const *k, size_t 
     return before - gomap_len(m);
 }
 
-#define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_BATCH 1
 #define BENCH_K_HAVE_ITER_BATCH 1
-#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) str_##name
 #define BENCH_KIND_ID BENCH_KIND_STR
 #include "driver.h"
@@ -303,14 +270,17 @@ static inline int big_insert_batch(big_tbl *m, const uint64_t *k, const bench_va
 {
     return gomap_put_many(m, k, v, c, NULL) == GOMAP_OK ? 0 : -1;
 }
+static inline uint64_t big_lookup_batch(big_tbl *m, const uint64_t *k, size_t c)
+{
+    GM_SUM_MANY(GM_WORD_BIG);
+}
 static inline uint64_t big_erase_batch(big_tbl *m, const uint64_t *k, size_t c)
 {
     return u64_erase_batch(m, k, c);
 }
 
-#define BENCH_K_HAVE_BATCH GM_HAVE_BATCH
+#define BENCH_K_HAVE_BATCH 1
 #define BENCH_K_HAVE_ITER_BATCH 1
-#define BENCH_K_HAVE_WRITE_BATCH 1
 #define BENCH_K(name) big_##name
 #define BENCH_KIND_ID BENCH_KIND_BIG
 #include "driver.h"

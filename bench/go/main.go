@@ -46,12 +46,14 @@ const (
 	opInsertBatch
 	opInsertReservedBatch
 	opEraseBatch
+	opLookupMissBatch
+	opChurnBatch
 	opCount
 )
 
 var opNames = [opCount]string{"insert", "insert_reserved", "lookup_hit", "lookup_miss",
 	"erase", "iterate", "churn", "lookup_batch", "iterate_batch", "insert_batch",
-	"insert_reserved_batch", "erase_batch"}
+	"insert_reserved_batch", "erase_batch", "lookup_miss_batch", "churn_batch"}
 
 func mix(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
