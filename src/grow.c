@@ -364,15 +364,18 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
         if (gm_reserve_overflow(m, nt, gm_chain_len(m, ob) - 1) != GOMAP_OK)
             return GOMAP_ENOMEM;
 
-        /* The destination buckets are filled in only now (I7): zero them. */
+        /* The destination buckets are filled in only now (I7): zero them,
+           unless the array is mmap'ed: then it is still as the OS handed it
+           out, zero, since nothing writes a bucket before this (I7) and
+           gm_table_zero zeroes all of it. */
         gm_dest d[2];
         d[0].b = gm_bucket(nt, oldbucket, bsize);
         d[0].i = 0;
-        memset(d[0].b, 0, bsize);
+        if (!nt->mapped) memset(d[0].b, 0, bsize);
         if (!same) {
             d[1].b = gm_bucket(nt, oldbucket + newbit, bsize);
             d[1].i = 0;
-            memset(d[1].b, 0, bsize);
+            if (!nt->mapped) memset(d[1].b, 0, bsize);
         }
         bool nan_rule = (gm_flags(m) & GM_ITERATOR) && !m->reflexive;
 

@@ -2,7 +2,7 @@
  * test_map_release.c -- dead bucket arrays go back to the OS a bounded
  * amount per write (GOMAP_RELEASE_PER_WRITE), never all at once; and a grow
  * starts without touching the new array (I7: buckets are zeroed as their
- * old buckets are evacuated).  Work is counted through gomap_stats, never
+ * old buckets are evacuated, or were zero from the OS).  Work is counted through gomap_stats, never
  * timed.
  */
 #include "testutil.h"
@@ -71,8 +71,51 @@ static void test_grow_start_moves_nothing(void) {
     gomap_free(m);
 }
 
+/* The buckets of an mmap'ed array are not zeroed again at evacuation (the
+   OS zeroed them, I7 says nothing wrote them): grow mmap'ed arrays with
+   deletes, re-inserts and a clear in the middle of a grow, and check every
+   entry and every invariant along the way. */
+static void test_mapped_growth_contents(void) {
+    gomap_type t = GOMAP_TYPE_U64_U64;
+    gomap *m = gomap_new(&t, 0);
+    CHECK(m != NULL);
+    const uint64_t odd = 0x9E3779B97F4A7C15ull;
+    gomap_stats s;
+    bool cleared = false;
+    uint64_t grows_at_clear = 0;
+    uint64_t lo = 1, hi = 1; /* live keys: ids [lo, hi) with id % 3 != 0 */
+    for (; hi <= 300000; hi++) {
+        put(m, hi * odd);
+        if (hi % 3 == 0) CHECK_EQ(gomap_delete(m, &(uint64_t){hi * odd}), 1);
+        gomap_stats_get(m, &s);
+        if (!cleared && s.growing && s.B >= 12 && s.nevacuate > 100) {
+            CHECK_EQ(gomap_clear(m), GOMAP_OK); /* mid-grow: the array is zeroed whole */
+            cleared = true;
+            grows_at_clear = s.grows;
+            lo = hi + 1;
+        }
+        if (hi % 8192 == 0) CHECK_MAP(m);
+    }
+    CHECK(cleared);
+    CHECK(s.grows >= grows_at_clear + 2); /* and grew again, on mmap'ed arrays */
+    CHECK(s.B >= 15);
+    size_t live = 0;
+    for (uint64_t id = 1; id < hi; id++) {
+        uint64_t k = id * odd;
+        const uint64_t *v = (const uint64_t *)gomap_get(m, &k);
+        bool want = id >= lo && id % 3 != 0;
+        CHECK_EQ(v != NULL, want);
+        if (v) CHECK_EQ(*v, k);
+        live += want;
+    }
+    CHECK_EQ(gomap_len(m), live);
+    CHECK_MAP(m);
+    gomap_free(m);
+}
+
 int main(void) {
     RUN(test_release_bounded_per_write);
+    RUN(test_mapped_growth_contents);
     RUN(test_grow_start_moves_nothing);
     return tu_finish();
 }
