@@ -95,6 +95,14 @@
  * still set on exit; readers and iterators check that it is clear.  This is
  * Go's cheap, best-effort detection, with Go's three messages.
  *
+ * Batches.  Go has no batch operations; gomap adds gomap_get_many,
+ * gomap_put_many and gomap_delete_many because on a map bigger than the
+ * cache an operation is one to three memory round trips, and a loop of
+ * single calls cannot keep many of them in flight.  Each is a pipeline over
+ * the single-key operation: hash a key and prefetch its bucket some keys
+ * ahead, then do the ordinary lookup or write with that hash.  So a batch
+ * changes no invariant and no bound below; it is n operations in order.
+ *
  * ------------------------------------------------------------------------
  * Invariants (checked by gomap_check in check.c; tests name them)
  * ------------------------------------------------------------------------
