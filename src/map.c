@@ -956,10 +956,8 @@ GM_INLINE uint64_t gm_write_ahead(const gomap *m, const void *key, int path) {
         char *b = gm_bucket(m->buckets, h & gm_mask(m->B), m->bsize);
         GM_PREFETCH(b);
         gm_prefetch_bucket(m, b);
-        if (m->oldbuckets) {
-            size_t on = m->oldbuckets->nbuckets;
-            GM_PREFETCH(gm_bucket(m->oldbuckets, h & (on - 1), m->bsize));
-        }
+        if (m->oldbuckets)
+            GM_PREFETCH(gm_bucket(m->oldbuckets, h & (gm_old_nbuckets(m) - 1), m->bsize));
     }
     return h;
 }
@@ -1005,25 +1003,16 @@ GM_INLINE int gm_delete_many_path(gomap *m, const char *keys, size_t n, size_t *
     return GOMAP_OK;
 }
 
-/* What the batch calls do with a zero-size key type (one key, which keys
-   may not point at), or a bad argument; -1 when the pipeline should run. */
-static int gm_many_args(const gomap *m, const void *keys, size_t n) {
-    if (!m) return GOMAP_EINVAL;
-    if (n == 0) return GOMAP_OK;
-    if (m->t.key_size == 0) return -1;
-    return keys ? -1 : GOMAP_EINVAL;
-}
-
 int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n, size_t *done) {
     size_t dummy;
     if (!done) done = &dummy;
     *done = 0;
-    int rc = gm_many_args(m, keys, n);
-    if (rc != -1) return rc;
-    if (m->t.val_size && !vals) return GOMAP_EINVAL;
-    if (m->t.key_size == 0) { /* one key: n puts of it, the last value wins */
-        for (size_t q = 0; q < n; q++, ++*done)
-            if ((rc = gomap_put(m, NULL, vals ? (const char *)vals + q * m->t.val_size : NULL)) < 0) return rc;
+    if (!m || (n && ((m->t.key_size && !keys) || (m->t.val_size && !vals)))) return GOMAP_EINVAL;
+    if (m->t.key_size == 0) { /* one key (keys may be NULL): n puts of it */
+        for (; *done < n; ++*done) {
+            int rc = gomap_put(m, NULL, vals ? (const char *)vals + *done * m->t.val_size : NULL);
+            if (rc < 0) return rc;
+        }
         return GOMAP_OK;
     }
     switch (m->path) {
@@ -1038,9 +1027,12 @@ int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done) {
     size_t dummy;
     if (!done) done = &dummy;
     *done = 0;
-    int rc = gm_many_args(m, keys, n);
-    if (rc != -1) return rc;
-    if (m->t.key_size == 0 && (rc = gomap_delete(m, NULL)) < 0) return rc; /* one key at most */
+    if (!m || (n && m->t.key_size && !keys)) return GOMAP_EINVAL;
+    if (n == 0) return GOMAP_OK;
+    if (m->t.key_size == 0) { /* one key (keys may be NULL): one delete does it */
+        int rc = gomap_delete(m, NULL);
+        if (rc < 0) return rc;
+    }
     if (m->t.key_size == 0 || m->count == 0) {
         *done = n;
         return GOMAP_OK;
