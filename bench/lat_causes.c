@@ -1,0 +1,188 @@
+/*
+ * lat_causes.c -- what the slow inserts of a growing gomap are doing.
+ *
+ * The latency pass of the benchmark (driver.h) gives gomap's p99.9 insert
+ * while a map grows from empty; this program says why the slowest inserts
+ * are slow.  It inserts the benchmark's u64 keys one at a time, timing each
+ * with the cycle counter exactly as the benchmark does, and, outside the
+ * timed interval, records for each insert:
+ *
+ *   fault    the process took a page fault during the insert (getrusage
+ *            minor + major faults before and after: first touches of a
+ *            fresh bucket array)
+ *   grow     the map was growing before or after it (the insert evacuated
+ *            old buckets, or started a grow and allocated the new array)
+ *   release  dead-array bytes were waiting to go back to the OS before it
+ *            (the insert called madvise on up to GOMAP_RELEASE_PER_WRITE)
+ *
+ * It prints the percentiles of all inserts, then for the slowest 1% and
+ * 0.1% how many fall in each class and the percentiles of each class, so
+ * the class that sets p99.9 can be read off.  The same pass is then run
+ * again without the bookkeeping between inserts (the plain figures, to
+ * compare with bench/REPORT.md).
+ *
+ *   build-bench/bench/lat_causes [n] [runs]     (n default 1000000, runs 3)
+ */
+#include "common.h"
+#include "gomap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+enum { C_FAULT = 1, C_GROW = 2, C_RELEASE = 4, C_NCLASS = 8 };
+
+static const char *const class_names[C_NCLASS] = {
+    "none", "fault", "grow", "grow+fault", "release", "release+fault",
+    "release+grow", "release+grow+fault",
+};
+
+static long faults_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt + ru.ru_majflt;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (0..1) of the sorted s[0..n), in ns. */
+static double quant(const uint32_t *s, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return bench_ticks_to_ns(s[i]);
+}
+
+/* One map grown to n by single inserts; ticks[i] and cls[i] per insert
+   (cls NULL: no bookkeeping between inserts).  -1 on failure. */
+static int one_pass(const bench_keys *ks, size_t n, uint32_t *ticks, uint8_t *cls)
+{
+    gomap_type type = GOMAP_TYPE_U64_U64;
+    gomap *m = gomap_new(&type, 0);
+    if (!m)
+        return -1;
+    gomap_stats st;
+    long f0 = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = ks->u64[i], v = i;
+        int c = 0;
+        if (cls) {
+            gomap_stats_get(m, &st);
+            c |= st.growing ? C_GROW : 0;
+            c |= st.pending_release ? C_RELEASE : 0;
+            f0 = faults_now();
+        }
+        uint64_t t0 = bench_tick();
+        uint64_t *slot = (uint64_t *)gomap_assign(m, &k);
+        if (slot)
+            *slot = v;
+        uint64_t t1 = bench_tick();
+        ticks[i] = bench_dt32(t0, t1);
+        if (!slot) {
+            gomap_free(m);
+            return -1;
+        }
+        if (cls) {
+            c |= faults_now() != f0 ? C_FAULT : 0;
+            gomap_stats_get(m, &st);
+            c |= st.growing ? C_GROW : 0;
+            cls[i] = (uint8_t)c;
+        }
+    }
+    gomap_free(m);
+    return 0;
+}
+
+static void print_dist(const char *name, uint32_t *t, size_t n, size_t total)
+{
+    qsort(t, n, sizeof *t, cmp_u32);
+    printf("  %-20s %9zu %6.2f%%  p50 %7.0f  p99 %7.0f  p99.9 %7.0f  max %8.0f ns\n", name, n,
+           100.0 * (double)n / (double)total, quant(t, n, .5), quant(t, n, .99),
+           quant(t, n, .999), n ? bench_ticks_to_ns(t[n - 1]) : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtod(argv[1], NULL) : 1000000;
+    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    if (n < 1000 || runs < 1) {
+        fprintf(stderr, "usage: lat_causes [n >= 1000] [runs >= 1]\n");
+        return 2;
+    }
+    bench_clock_init();
+    bench_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kind = BENCH_U64;
+    cfg.n = n;
+    bench_keys ks;
+    size_t total = n * (size_t)runs;
+    uint32_t *ticks = malloc(total * sizeof *ticks), *sorted = malloc(total * sizeof *ticks);
+    uint32_t *sub = malloc(total * sizeof *ticks);
+    uint8_t *cls = malloc(total);
+    if (!ticks || !sorted || !sub || !cls || bench_keys_make(&ks, &cfg, 0) != 0) {
+        fprintf(stderr, "lat_causes: out of memory\n");
+        return 1;
+    }
+    /* Fault the sample arrays in now, not between the inserts. */
+    memset(ticks, 0, total * sizeof *ticks);
+    memset(cls, 0, total);
+    for (int r = 0; r < runs; r++)
+        if (one_pass(&ks, n, ticks + (size_t)r * n, cls + (size_t)r * n) != 0) {
+            fprintf(stderr, "lat_causes: insert failed\n");
+            return 1;
+        }
+
+    printf("gomap u64->u64, %zu inserts into an empty map, %d runs, with bookkeeping\n", n, runs);
+    memcpy(sorted, ticks, total * sizeof *ticks);
+    qsort(sorted, total, sizeof *sorted, cmp_u32);
+    double p99 = quant(sorted, total, .99), p999 = quant(sorted, total, .999);
+    printf("  all: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ns\n", quant(sorted, total, .5), p99,
+           p999, bench_ticks_to_ns(sorted[total - 1]));
+
+    /* Which classes the slowest 1% and 0.1% fall in. */
+    const double cut[2] = {p99, p999};
+    const char *cut_name[2] = {"slowest 1%", "slowest 0.1%"};
+    for (int q = 0; q < 2; q++) {
+        size_t count[C_NCLASS] = {0}, in = 0;
+        for (size_t i = 0; i < total; i++)
+            if (bench_ticks_to_ns(ticks[i]) >= cut[q]) {
+                count[cls[i]]++;
+                in++;
+            }
+        printf("  %s (>= %.0f ns, %zu inserts):", cut_name[q], cut[q], in);
+        for (int c = 0; c < C_NCLASS; c++)
+            if (count[c])
+                printf("  %s %.1f%%", class_names[c], 100.0 * (double)count[c] / (double)in);
+        printf("\n");
+    }
+    printf("  per class:\n");
+    for (int c = 0; c < C_NCLASS; c++) {
+        size_t k = 0;
+        for (size_t i = 0; i < total; i++)
+            if (cls[i] == c)
+                sub[k++] = ticks[i];
+        if (k)
+            print_dist(class_names[c], sub, k, total);
+    }
+
+    for (int r = 0; r < runs; r++)
+        if (one_pass(&ks, n, ticks + (size_t)r * n, NULL) != 0)
+            return 1;
+    qsort(ticks, total, sizeof *ticks, cmp_u32);
+    printf("without bookkeeping: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f ns\n",
+           quant(ticks, total, .5), quant(ticks, total, .99), quant(ticks, total, .999),
+           bench_ticks_to_ns(ticks[total - 1]));
+    bench_keys_free(&ks);
+    free(ticks);
+    free(sorted);
+    free(sub);
+    free(cls);
+    return 0;
+}
