@@ -401,7 +401,8 @@ GOMAP_API size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **val
 /* Named bounds on incremental work (see src/map.c). */
 #define GOMAP_EVACUATE_PER_WRITE 2  /* old buckets moved by one write, at most */
 #define GOMAP_EVACUATE_SCAN_CAP 1024 /* extra evacuated buckets skipped per advance */
-#define GOMAP_RELEASE_PER_WRITE (64u << 10) /* dead array bytes unmapped per write */
+#define GOMAP_RELEASE_PER_WRITE (256u << 10) /* dead array bytes unmapped per write */
+#define GOMAP_PREFAULT_PER_WRITE (128u << 10) /* next array bytes faulted in per write */
 
 typedef struct gomap_stats {
     size_t count;            /* entries */
@@ -428,6 +429,9 @@ typedef struct gomap_stats {
                                     to the OS (default allocator, arrays of
                                     128 KB or more): at most
                                     GOMAP_RELEASE_PER_WRITE go per write */
+    size_t prefault_pending; /* bytes of the array the next grow will use
+                                still to be faulted in before it starts (at
+                                most GOMAP_PREFAULT_PER_WRITE per write) */
 } gomap_stats;
 
 /* Fill *out.  m NULL: all zero. */

@@ -56,6 +56,7 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->live_iterators = atomic_load(&((gomap *)(uintptr_t)m)->live_iters);
     out->retired_blocks = gm_count(&m->retired);
     for (const gm_region *r = m->releasing; r; r = r->next) out->pending_release += r->size - r->done;
+    out->prefault_pending = gm_prefault_pending(m);
 }
 
 /* ---- the checker ------------------------------------------------------------- */
@@ -199,12 +200,30 @@ static void gm_check_growth(gm_checker *c) {
     if (m->B != o->B + (same ? 0u : 1u)) gm_fail(c, 6, "B %u vs old B %u (same=%d)", m->B, o->B, same);
 }
 
+/* I13: the array being faulted in for the next grow. */
+static void gm_check_next(gm_checker *c) {
+    const gomap *m = c->m;
+    const gm_table *n = m->next;
+    if (!n) {
+        if (m->next_faulted) gm_fail(c, 13, "next_faulted %zu with no next array", m->next_faulted);
+        return;
+    }
+    if (m->oldbuckets) gm_fail(c, 13, "a next array while growing");
+    if (n->B != m->B && n->B != m->B + 1) gm_fail(c, 13, "next array B %u with B %u", n->B, m->B);
+    if (!n->mapped) gm_fail(c, 13, "next array not mmap'ed");
+    if (n->standalone || n->n_overflow || n->spare) gm_fail(c, 13, "next array has overflow buckets");
+    if (m->next_faulted > (size_t)(n->pre_end - n->mem))
+        gm_fail(c, 13, "next_faulted %zu past the buckets", m->next_faulted);
+    c->bytes += gm_table_bytes(m, n);
+}
+
 int gomap_check(const gomap *m, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
     if (!m) return 0;
     gm_checker c = {m, msg, msglen, 0, 0, sizeof *m};
     if (gm_flags(m) & GM_WRITING) gm_fail(&c, 10, "writing flag set outside a write");
     gm_check_growth(&c);
+    gm_check_next(&c);
     if (m->buckets) {
         const gm_table *t = m->buckets;
         for (size_t i = 0; i < t->nbuckets; i++)

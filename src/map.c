@@ -82,6 +82,13 @@
  * of an old chain are freed as soon as it is evacuated, so that finishing a
  * grow frees nothing large (grow.c).
  *
+ * Taking memory.  Go's grow allocates and zeroes the whole new array in one
+ * insert.  Here a big array comes from mmap, already zero, and is faulted
+ * in at most GOMAP_PREFAULT_PER_WRITE bytes per write before the grow
+ * starts (I13); until then the map keeps inserting into its current array.
+ * Faulting the pages in as evacuation first writes them would spread about
+ * 2 us faults over one insert in a hundred while the map grows.
+ *
  * Memory while iterating.  Go's garbage collector keeps an old bucket array
  * alive while an iterator holds it.  Here every block the map allocates
  * carries a small header, and a block that an iterator might still read (an
@@ -137,7 +144,10 @@
  *      zeroed value (Go issue 25936: delete, then increment).
  *  I12 Accounting: bytes equals the sum of the sizes of every block the map
  *      holds (map, arrays, overflow buckets, out-of-line keys and values,
- *      copied strings, graveyard).
+ *      copied strings, graveyard, the next array).
+ *  I13 Next array: while one is being faulted in, the map is not growing,
+ *      its B is B or B + 1, it is mmap'ed, nothing points into it, and at
+ *      most its buckets are faulted in.  No grow starts until all are.
  */
 #include "map_internal.h"
 
@@ -420,6 +430,7 @@ void gomap_free(gomap *m) {
     if (m->buckets) gm_table_free(m, m->buckets); /* first: it asks the old one */
     if (m->oldbuckets) gm_table_free(m, m->oldbuckets);
     m->buckets = m->oldbuckets = NULL;
+    gm_next_drop(m);
     gm_drain_all(m);
     gm_release_some(m, SIZE_MAX);
     gomap_allocator a = m->a;
@@ -433,10 +444,12 @@ size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
  * ======================================================================== */
 
 /* Housekeeping deferred to the start of a write: memory retired for
-   iterators that are gone, dead arrays still being unmapped. */
+   iterators that are gone, dead arrays still being unmapped, the next
+   array still being faulted in. */
 static GM_NOINLINE void gm_writer_housekeeping(gomap *m) {
     gm_drain_graveyard(m);
     if (m->releasing) gm_release_some(m, GM_RELEASE_PER_WRITE);
+    if (m->next) gm_prefault_some(m);
 }
 
 GM_INLINE bool gm_writer_begin(gomap *m) {
@@ -446,7 +459,8 @@ GM_INLINE bool gm_writer_begin(gomap *m) {
         return false;
     }
     gm_set_flags(m, f ^ GM_WRITING);
-    if (GM_UNLIKELY(gm_count(&m->retired) != 0 || m->releasing != NULL)) gm_writer_housekeeping(m);
+    if (GM_UNLIKELY(gm_count(&m->retired) != 0 || m->releasing != NULL || m->next != NULL))
+        gm_writer_housekeeping(m);
     m->op_evacuated = 0;
     return true;
 }
@@ -767,11 +781,13 @@ again:;
 
     /* The key is absent.  Start a grow if this insert would overload the map
        (not while growing, and not if this write already evacuated buckets:
-       the bound of GOMAP_EVACUATE_PER_WRITE holds per write). */
+       the bound of GOMAP_EVACUATE_PER_WRITE holds per write).  While the
+       new array is still being faulted in (I13) the key goes in here. */
     if (!m->oldbuckets && m->op_evacuated == 0 &&
         (gm_over_load(m->count + 1, m->B) || gm_too_many_overflow(m->noverflow, m->B))) {
-        if (gm_hash_grow(m) != GOMAP_OK) goto out;
-        goto again;
+        int g = gm_hash_grow(m);
+        if (g == GOMAP_OK) goto again;
+        if (g != GM_GROW_DEFERRED) goto out;
     }
     gm_newkey nk = {NULL, NULL, NULL};
     if (!(m->plain_keys && !m->val_indirect) && gm_newkey_alloc(m, key, &nk) != GOMAP_OK) goto out;
@@ -1063,6 +1079,7 @@ int gomap_clear(gomap *m) {
     gm_table_zero(m, m->buckets); /* first: it asks the old array what is ready */
     if (m->oldbuckets) gm_table_retire(m, m->oldbuckets);
     m->oldbuckets = NULL;
+    gm_next_drop(m);
     gm_set_flags(m, gm_flags(m) & ~(unsigned)GM_SAME_SIZE);
     m->nevacuate = 0;
     m->noverflow = 0;

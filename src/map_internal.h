@@ -109,6 +109,16 @@ typedef struct gm_table {
    about 75 us per MB of touched memory here, so a 128 MB array freed at once
    is a 15 ms pause (measured with a throwaway malloc/memset/free loop). */
 #define GM_RELEASE_PER_WRITE ((size_t)GOMAP_RELEASE_PER_WRITE)
+/* Bytes of the next array faulted in per write before its grow starts:
+   about 60 us here (a fresh page costs 1.7-2 us whether touched or
+   populated by madvise), and few enough calls that they stay out of the
+   slowest 0.1% of inserts (docs/DESIGN.md, "What sets the slow inserts"). */
+#define GM_PREFAULT_PER_WRITE ((size_t)GOMAP_PREFAULT_PER_WRITE)
+/* Fault the next array in ahead only when its steps number at most one per
+   this many inserts since the map last doubled (grow.c). */
+#define GM_PREFAULT_RARITY 1000
+/* gm_hash_grow's answer when the grow waits for its array to be faulted in. */
+#define GM_GROW_DEFERRED 1
 
 /* A dead mmap region waiting to be unmapped; the node lives in the region's
    last page, which is unmapped last. */
@@ -154,6 +164,9 @@ struct gomap {
     gm_block *graveyard;      /* retired blocks, freed when no iterator is live */
     gm_table *dead_tables;    /* retired arrays, likewise */
     gm_region *releasing;     /* dead mmap regions being unmapped bit by bit */
+    gm_table *next;           /* the array the next grow will use, while its
+                                 pages are faulted in (I13); else NULL */
+    size_t next_faulted;      /* bytes of next's buckets faulted in so far */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
     atomic_size_t retired;    /* blocks on the graveyard + deferred */
     atomic_bool draining;     /* someone is freeing the graveyard */
@@ -406,6 +419,9 @@ GM_HIDDEN void gm_table_free(gomap *m, gm_table *t);
 GM_HIDDEN void gm_release_some(gomap *m, size_t budget);
 GM_HIDDEN char *gm_new_overflow(gomap *m, gm_table *t, char *b);
 GM_HIDDEN int gm_hash_grow(gomap *m);
+GM_HIDDEN size_t gm_prefault_pending(const gomap *m);
+GM_HIDDEN void gm_prefault_some(gomap *m);
+GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 
 /* walking every live entry (check.c): fn(ctx, bucket, slot) */

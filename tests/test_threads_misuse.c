@@ -111,19 +111,22 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-/* Fill to the load limit of 2^B buckets and one more: a grow is in progress. */
+/* Fill to the load limit of 2^B buckets and one more, and on until a grow
+   is in progress (a few more while its array is faulted in, I13). */
 static void build(void) {
     gomap_type t = GOMAP_TYPE_U64_U64;
-    n_u64 = 6657; /* 6.5 * 1024 + 1 */
     map_u64 = gomap_new(&t, 6656);
     CHECK(map_u64 != NULL);
-    for (size_t i = 0; i < n_u64; i++) {
-        uint64_t k = u64_key(i), v = i;
-        CHECK_EQ(gomap_put(map_u64, &k, &v), 1);
-    }
     gomap_stats s;
-    gomap_stats_get(map_u64, &s);
-    CHECK(s.growing);
+    for (n_u64 = 0;;) {
+        uint64_t k = u64_key(n_u64), v = n_u64;
+        CHECK_EQ(gomap_put(map_u64, &k, &v), 1);
+        n_u64++;
+        gomap_stats_get(map_u64, &s);
+        if (s.growing) break;
+        CHECK(n_u64 < 6657 + 64);
+    }
+    CHECK(n_u64 >= 6657); /* 6.5 * 1024 + 1 */
 
     t = GOMAP_TYPE_STR_U64;
     n_str = 833; /* 6.5 * 128 + 1 */
