@@ -308,13 +308,12 @@ char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
 
 /* Bytes of t's buckets (main and preallocated overflow), from the start
    of its memory. */
-static size_t gm_prefault_size(const gomap *m, const gm_table *t) {
-    (void)m;
+static size_t gm_prefault_size(const gm_table *t) {
     return (size_t)(t->pre_end - t->mem);
 }
 
 size_t gm_prefault_pending(const gomap *m) {
-    return m->next ? gm_prefault_size(m, m->next) - m->next_faulted : 0;
+    return m->next ? gm_prefault_size(m->next) - m->next_faulted : 0;
 }
 
 /* Fault in the next GM_PREFAULT_PER_WRITE bytes of m->next. */
@@ -348,7 +347,7 @@ static gm_table *gm_next_array(gomap *m, unsigned B, bool *wait) {
         gm_table *nt = gm_table_new(m, B);
         if (!nt) return NULL;
 #if defined(GM_HAVE_PREFAULT)
-        size_t steps = (gm_prefault_size(m, nt) + GM_PREFAULT_PER_WRITE - 1) / GM_PREFAULT_PER_WRITE;
+        size_t steps = (gm_prefault_size(nt) + GM_PREFAULT_PER_WRITE - 1) / GM_PREFAULT_PER_WRITE;
         if (nt->mapped && steps > 1 && steps <= m->count / 2 / GM_PREFAULT_RARITY) {
             m->next = nt;
             m->next_faulted = 0;
