@@ -191,18 +191,21 @@ static int BENCH_K(memory)(const bench_cfg *cfg, const bench_keys *ks, bench_res
 }
 
 /* One pass of inserts timed one at a time: reps fresh tables of n inserts
-   into ticks; *pre gets the involuntary context switches during the timing. */
+   into ticks; *pre gets the involuntary context switches during the timing,
+   *span the ticks the insert loops took in all. */
 static int BENCH_K(lat_pass)(const bench_cfg *cfg, const bench_keys *ks, uint32_t *ticks,
-                             uint64_t reps, bench_result *res, long long *pre)
+                             uint64_t reps, bench_result *res, long long *pre, uint64_t *span)
 {
     size_t n = cfg->n;
     long long total_pre = 0;
+    *span = 0;
     for (uint64_t r = 0; r < reps; r++) {
         BENCH_K(tbl) *t = BENCH_K(new)(0, 0);
         uint32_t *out = ticks + (size_t)r * n;
         if (!t)
             return -1;
         long long p0 = bench_preemptions();
+        uint64_t start = bench_tick();
         for (size_t i = 0; i < n; i++) {
             BENCH_VAL_T v;
             BENCH_K(make_val)(&v, i);
@@ -215,6 +218,7 @@ static int BENCH_K(lat_pass)(const bench_cfg *cfg, const bench_keys *ks, uint32_
                 return -1;
             }
         }
+        *span += bench_tick() - start;
         long long p1 = bench_preemptions();
         total_pre = p0 < 0 || p1 < 0 || total_pre < 0 ? -1 : total_pre + (p1 - p0);
         if (r == 0 && cfg->series) {
@@ -230,12 +234,21 @@ static int BENCH_K(lat_pass)(const bench_cfg *cfg, const bench_keys *ks, uint32_
     return 0;
 }
 
-/* The floor: the same loop around an empty operation. */
-static long long BENCH_K(floor_pass)(const bench_cfg *cfg, uint32_t *ticks, size_t total)
+/* The floor: the same loop around an empty operation, for at least total
+   samples and at least span ticks, the time the timed inserts took.  The
+   worst an empty operation meets grows with the time watched (a timer
+   interrupt, the hypervisor taking the CPU), so a floor watched for a
+   tenth of the inserts' time would understate the noise their worst
+   sample can hold.  ticks keeps the last total samples (the percentiles);
+   *worst is the largest of all. */
+static long long BENCH_K(floor_pass)(const bench_cfg *cfg, uint32_t *ticks, size_t total,
+                                     uint64_t span, uint32_t *worst)
 {
     uint64_t sink = 0;
+    uint32_t max = 0;
     long long p0 = bench_preemptions();
-    for (size_t i = 0; i < total; i++) {
+    uint64_t start = bench_tick(), now = start;
+    for (size_t i = 0; i < total || now - start < span; i++) {
         BENCH_VAL_T v;
         BENCH_K(make_val)(&v, i % cfg->n);
         uint64_t t0 = bench_tick();
@@ -243,15 +256,20 @@ static long long BENCH_K(floor_pass)(const bench_cfg *cfg, uint32_t *ticks, size
         __asm__ __volatile__("" : : "r"(&v) : "memory");
 #endif
         uint64_t t1 = bench_tick();
-        ticks[i] = bench_dt32(t0, t1);
-        sink += ticks[i];
+        uint32_t d = bench_dt32(t0, t1);
+        ticks[i % total] = d;
+        max = d > max ? d : max;
+        sink += d;
+        now = t1;
     }
     long long p1 = bench_preemptions();
     bench_sink += sink;
+    *worst = max;
     return p0 < 0 || p1 < 0 ? -1 : p1 - p0;
 }
 
-/* Inserts timed one at a time, and the floor timed the same way.  A pass
+/* Inserts timed one at a time, and the floor timed the same way for as
+   long.  A pass
    during which the OS preempted the process is run again, up to
    BENCH_LAT_TRIES passes in all (the last one counts): a preemption puts a
    time slice of someone else's work into one sample. */
@@ -262,10 +280,12 @@ static int BENCH_K(latency)(const bench_cfg *cfg, const bench_keys *ks, bench_re
     uint32_t *ticks = (uint32_t *)malloc(total * sizeof *ticks);
     long long pre = -1;
     int tries = 0;
+    uint64_t span = 0;
+    uint32_t worst = 0;
     if (!ticks)
         return -1;
     do {
-        if (BENCH_K(lat_pass)(cfg, ks, ticks, reps, res, &pre) != 0) {
+        if (BENCH_K(lat_pass)(cfg, ks, ticks, reps, res, &pre, &span) != 0) {
             free(ticks);
             return -1;
         }
@@ -275,9 +295,10 @@ static int BENCH_K(latency)(const bench_cfg *cfg, const bench_keys *ks, bench_re
     res->lat.tries = tries;
     tries = 0;
     do
-        pre = BENCH_K(floor_pass)(cfg, ticks, total);
+        pre = BENCH_K(floor_pass)(cfg, ticks, total, span, &worst);
     while (++tries < BENCH_LAT_TRIES && pre > 0);
     bench_lat_summarize(ticks, total, &res->floor);
+    res->floor.max = bench_ticks_to_ns(worst);
     res->floor.preempted = pre;
     res->floor.tries = tries;
     free(ticks);

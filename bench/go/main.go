@@ -259,6 +259,46 @@ func summarize(t []uint32) latency {
 	return l
 }
 
+// floorPass times an empty operation the way the inserts were timed, for
+// at least len(ticks) samples and at least span ticks (the time the timed
+// inserts took): the worst an empty operation meets grows with the time
+// watched (a timer interrupt, the hypervisor taking the CPU).  ticks keeps
+// the last len(ticks) samples for the percentiles; the worst is of all.  A
+// pass that was preempted is run again, up to latTries passes.
+func floorPass(ticks []uint32, span uint64, mk func(int) uint64) latency {
+	var s uint64
+	var pre int64
+	var worst uint32
+	tries := 0
+	total := len(ticks)
+again:
+	worst = 0
+	p0 := preemptions()
+	start := tick()
+	now := start
+	for i := 0; i < total || now-start < span; i++ {
+		v := mk(i)
+		t0 := tick()
+		t1 := tick()
+		d := dt32(t0, t1)
+		ticks[i%total] = d
+		if d > worst {
+			worst = d
+		}
+		s += uint64(d) + v
+		now = t1
+	}
+	sink += s
+	pre = preemptions() - p0
+	if tries++; tries < latTries && pre > 0 {
+		goto again
+	}
+	l := summarize(ticks)
+	l.max = float64(worst) / ticksPerNs
+	l.preempted, l.tries = pre, tries
+	return l
+}
+
 func makeSeries(r *result, t []uint32, windows int) {
 	count := len(t)
 	if count == 0 || windows == 0 {
@@ -367,13 +407,15 @@ func runWord[K comparable](c *config, ks *keySet, keys, probes []K, r *result) {
 		lreps := c.reps(c.latMinOps)
 		ticks := make([]uint32, lreps*n)
 		var pre int64
+		var span uint64
 		tries := 0
 	again:
-		pre = 0
+		pre, span = 0, 0
 		for rep := 0; rep < lreps; rep++ {
 			p0 := preemptions()
 			m := map[K]uint64{}
 			out := ticks[rep*n : (rep+1)*n]
+			start := tick()
 			for i := 0; i < n; i++ {
 				v := val(i)
 				t0 := tick()
@@ -381,6 +423,7 @@ func runWord[K comparable](c *config, ks *keySet, keys, probes []K, r *result) {
 				t1 := tick()
 				out[i] = dt32(t0, t1)
 			}
+			span += tick() - start
 			pre += preemptions() - p0
 			if rep == 0 && c.series {
 				r.series, r.seriesMean = nil, nil
@@ -393,25 +436,7 @@ func runWord[K comparable](c *config, ks *keySet, keys, probes []K, r *result) {
 		}
 		r.lat = summarize(ticks)
 		r.lat.preempted, r.lat.tries = pre, tries
-		var s uint64
-		var fpre int64
-		ftries := 0
-	floorAgain:
-		p0 := preemptions()
-		for i := range ticks {
-			v := val(i % n)
-			t0 := tick()
-			t1 := tick()
-			ticks[i] = dt32(t0, t1)
-			s += uint64(ticks[i]) + v
-		}
-		sink += s
-		fpre = preemptions() - p0
-		if ftries++; ftries < latTries && fpre > 0 {
-			goto floorAgain
-		}
-		r.floor = summarize(ticks)
-		r.floor.preempted, r.floor.tries = fpre, ftries
+		r.floor = floorPass(ticks, span, func(i int) uint64 { return val(i % n) })
 	}
 	for _, op := range []int{opInsert, opInsertReserved} {
 		if !c.has(op) {
@@ -556,13 +581,15 @@ func runBig(c *config, ks *keySet, r *result) {
 		lreps := c.reps(c.latMinOps)
 		ticks := make([]uint32, lreps*n)
 		var pre int64
+		var span uint64
 		tries := 0
 	again:
-		pre = 0
+		pre, span = 0, 0
 		for rep := 0; rep < lreps; rep++ {
 			p0 := preemptions()
 			m := map[uint64]val56{}
 			out := ticks[rep*n : (rep+1)*n]
+			start := tick()
 			for i := 0; i < n; i++ {
 				v := mkval(i)
 				t0 := tick()
@@ -570,6 +597,7 @@ func runBig(c *config, ks *keySet, r *result) {
 				t1 := tick()
 				out[i] = dt32(t0, t1)
 			}
+			span += tick() - start
 			pre += preemptions() - p0
 			if rep == 0 && c.series {
 				r.series, r.seriesMean = nil, nil
@@ -582,25 +610,7 @@ func runBig(c *config, ks *keySet, r *result) {
 		}
 		r.lat = summarize(ticks)
 		r.lat.preempted, r.lat.tries = pre, tries
-		var s uint64
-		var fpre int64
-		ftries := 0
-	floorAgain:
-		p0 := preemptions()
-		for i := range ticks {
-			v := mkval(i % n)
-			t0 := tick()
-			t1 := tick()
-			ticks[i] = dt32(t0, t1)
-			s += uint64(ticks[i]) + v[0]
-		}
-		sink += s
-		fpre = preemptions() - p0
-		if ftries++; ftries < latTries && fpre > 0 {
-			goto floorAgain
-		}
-		r.floor = summarize(ticks)
-		r.floor.preempted, r.floor.tries = fpre, ftries
+		r.floor = floorPass(ticks, span, func(i int) uint64 { return mkval(i % n)[0] })
 	}
 	for _, op := range []int{opInsert, opInsertReserved} {
 		if !c.has(op) {
