@@ -318,6 +318,135 @@ def mlp_lines(data):
     return lines
 
 
+# The speed issue's targets, one table each.  A cell is "single / batch":
+# gomap's single-key call and its batch call, each divided by the comparator,
+# with a check mark when within the target.
+SPEED_OPS = ["insert", "insert_reserved", "lookup_hit", "lookup_miss", "erase", "iterate", "churn"]
+BATCH_FOR = {v: k for k, v in BATCH_OF.items()}
+PEER_LIMIT = {"insert": 1.1, "insert_reserved": 1.1, "lookup_hit": 1.0, "lookup_miss": 1.0,
+              "erase": 1.1, "iterate": 1.2}
+
+
+def best_peer(data, kind, n, op):
+    best = None
+    for t in data.tables:
+        if t in ("gomap", "mlp"):
+            continue
+        m = data.op(kind, n, t, op)
+        if m and (best is None or m[0] < best[1]):
+            best = (t, m[0])
+    return best
+
+
+def ratio_cell(data, kind, n, op, denom, limit):
+    """'0.92 / 0.62 ✓' for gomap's single and batch figures over denom."""
+    parts, ok = [], False
+    for o in (op, BATCH_FOR.get(op)):
+        g = data.op(kind, n, "gomap", o) if o else None
+        if g:
+            r = g[0] / denom
+            ok = ok or r <= limit
+            parts.append("%.2f" % r)
+        else:
+            parts.append("–")
+    return " / ".join(parts) + (" ✓" if ok else ""), ok
+
+
+def glance(data):
+    """The targets at a glance: markdown lines."""
+    out, big = [], [n for n in data.sizes if n >= 10 ** 6]
+    if not data.runs("u64", big[0] if big else 0, "gomap"):
+        return ["- (no gomap data at 10^6 or more)"]
+    hdr = "| kind, n | " + " | ".join(OP_LABEL[o] for o in SPEED_OPS) + " |"
+    sep = "|---|" + "---:|" * len(SPEED_OPS)
+    met = total = 0
+    rows = []
+    for kind in data.kinds:
+        for n in big:
+            if not data.runs(kind, n, "go") or not data.runs(kind, n, "gomap"):
+                continue
+            cells = []
+            for op in SPEED_OPS:
+                go = data.op(kind, n, "go", op)
+                if not go or not data.op(kind, n, "gomap", op):
+                    cells.append("–")
+                    continue
+                c, ok = ratio_cell(data, kind, n, op, go[0], 0.5)
+                met, total = met + ok, total + 1
+                cells.append(c)
+            rows.append("| %s, %s | %s |" % (KIND_LABEL[kind], fmt_n(n), " | ".join(cells)))
+    if rows:
+        out += ["**gomap ≥ 2× faster than Go's map** (gomap ÷ Go ≤ 0.50; single-key call / "
+                "batch call, ✓ when either is within): %d of %d cells." % (met, total), "",
+                hdr, sep] + rows + [""]
+    ops = list(PEER_LIMIT)
+    met = total = 0
+    rows = []
+    for kind in data.kinds:
+        for n in [s for s in data.sizes if s >= 10 ** 5]:
+            if not data.runs(kind, n, "gomap"):
+                continue
+            cells = []
+            for op in ops:
+                bp = best_peer(data, kind, n, op)
+                if not bp or not data.op(kind, n, "gomap", op):
+                    cells.append("–")
+                    continue
+                c, ok = ratio_cell(data, kind, n, op, bp[1], PEER_LIMIT[op])
+                met, total = met + ok, total + 1
+                cells.append("%s (%s)" % (c, bp[0]))
+            rows.append("| %s, %s | %s |" % (KIND_LABEL[kind], fmt_n(n), " | ".join(cells)))
+    if rows:
+        out += ["**As fast as the best peer** (gomap ÷ the fastest other table, which is "
+                "named; lookups ≤ 1.0, insert and erase ≤ 1.1, iterate ≤ 1.2; single / batch, "
+                "✓ when either is within): %d of %d cells." % (met, total), "",
+                "| kind, n | " + " | ".join("%s (≤ %.1f)" % (OP_LABEL[o], PEER_LIMIT[o])
+                                            for o in ops) + " |",
+                "|---|" + "---:|" * len(ops)] + rows + [""]
+    rows = []
+    for kind in data.kinds:
+        for n in data.sizes:
+            runs = data.runs(kind, n, "gomap")
+            if not runs:
+                continue
+            clean = [r for r in runs if r["lat"].get("preempted", -1) == 0] or runs
+            w = mmm([r["lat"]["max"] for r in clean])
+            fw = mmm([r["floor"]["max"] for r in clean])
+            p = mmm([r["lat"]["p999"] for r in runs])
+            peers = [(t, data.field(kind, n, t, lambda r: r["lat"]["p999"]))
+                     for t in data.tables if t not in ("gomap", "mlp")]
+            peers = [(t, m[0]) for t, m in peers if m]
+            bp = min(peers, key=lambda x: x[1]) if peers else None
+            mem = data.field(kind, n, "gomap", lambda r: r["mem"]["live_rss"])
+            lean = [data.field(kind, n, t, lambda r: r["mem"]["live_rss"]) for t in ("absl", "boost")]
+            lean = min([m[0] for m in lean if m], default=None)
+            cw = "–"
+            if w and fw:
+                ok = w[0] <= 2 * fw[0] and w[0] - fw[0] <= 100e3
+                cw = "%s µs vs %s µs: %.1f×, %+.0f µs%s" % (
+                    num(w[0] / 1e3, 0), num(fw[0] / 1e3, 0), w[0] / fw[0], (w[0] - fw[0]) / 1e3,
+                    " ✓" if ok else "")
+            cp = "–"
+            if p and bp:
+                cp = "%s vs %s (%s)%s" % (num(p[0], 0), num(bp[1], 0), bp[0],
+                                          " ✓" if p[0] <= bp[1] else "")
+            cm = "–"
+            if mem and lean and n >= 10 ** 6:
+                cm = "%.1f vs %.1f: %.2f×%s" % (mem[0] / n, lean / n, mem[0] / lean,
+                                                " ✓" if mem[0] <= 1.1 * lean else "")
+            rows.append("| %s, %s | %s | %s | %s |" % (KIND_LABEL[kind], fmt_n(n), cw, cp, cm))
+    if rows:
+        out += ["**Latency and memory**: worst single insert against the floor's worst (an "
+                "empty operation timed the same way, for as long, in the same run; target "
+                "≤ 2× and ≤ 100 µs above; runs not preempted while timing where there are "
+                "any); insert p99.9 in ns against the best peer's (target ≤); live bytes per "
+                "entry (RSS) against the leaner of absl and boost at 10^6 and up (target "
+                "≤ 1.1×).", "",
+                "| kind, n | worst insert vs floor worst | p99.9 vs best peer (ns) | "
+                "bytes per entry vs leanest |", "|---|---:|---:|---:|"] + rows + [""]
+    return out
+
+
 def summary(data):
     lines = []
     for kind in data.kinds:
@@ -396,7 +525,9 @@ def write_md(data, path, html_name):
     out.append(
         "Latency: inserts into an empty table timed one at a time with `lfence; rdtsc; "
         "lfence` (at least 2·10^5 samples); the *floor* is the same timing around an "
-        "empty operation, in the same run. On this machine the timestamp counter moves "
+        "empty operation, in the same run, for at least as many samples and as long as "
+        "the inserts took (the worst sample of an empty operation grows with the time "
+        "watched: timer interrupts, the hypervisor taking the CPU). On this machine the timestamp counter moves "
         "in steps of about 10 ns, so p50 figures are quantised to 10 ns. The worst "
         "single insert includes page faults on fresh memory (the table's own cost) and "
         "any preemption by the OS (not its cost; this is a shared 2-core machine). A pass "
@@ -417,8 +548,9 @@ def write_md(data, path, html_name):
     out.append("")
     out.append("## Targets")
     out.append("")
+    out.extend(glance(data))
     out.append("Worst single insert within 2× of the benchmark's floor (an empty operation "
-               "timed the same way in the same run):")
+               "timed the same way, for as long, in the same run):")
     out.append("")
     out.extend(targets(data) or ["- (no gomap latency data)"])
     out.append("")
