@@ -451,6 +451,7 @@ func runWord[K comparable](c *config, ks *keySet, keys, probes []K, r *result) {
 			} else {
 				m = map[K]uint64{}
 			}
+			runtime.GC() // no garbage of earlier passes marked or swept in the timing
 			t0 := time.Now()
 			fill(m)
 			ns += time.Since(t0).Nanoseconds()
@@ -625,6 +626,7 @@ func runBig(c *config, ks *keySet, r *result) {
 			} else {
 				m = map[uint64]val56{}
 			}
+			runtime.GC() // no garbage of earlier passes marked or swept in the timing
 			t0 := time.Now()
 			fill(m)
 			ns += time.Since(t0).Nanoseconds()
