@@ -30,6 +30,9 @@
  *            their memory from a bump allocator over pages faulted in before
  *            the timing (gomap_new_with), so no insert takes a page fault and
  *            no dead array goes back to the OS: the map's own work alone
+ *   fill rate  ns per insert of the whole fill through gomap_put_many (64
+ *            keys per call, the benchmark's "insert (batch)" column), runs
+ *            alternating between the default allocator and the arena
  *
  *   build-bench/bench/lat_causes [n] [runs] [vsize]
  *
@@ -203,6 +206,64 @@ static int plain_passes(const bench_keys *ks, size_t n, int runs, uint32_t *tick
     return 0;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ns per insert of one fill of n keys through gomap_put_many; < 0 on
+   failure.  vals holds n values of vsize bytes. */
+static double fill_once(const bench_keys *ks, size_t n, const char *vals, bool in_arena)
+{
+    gomap_type type = gomap_type_builtin(GOMAP_KEY_U64, 8, vsize, 8);
+    gomap_allocator a = {arena_alloc, arena_free, NULL};
+    arena.used = 0;
+    gomap *m = in_arena ? gomap_new_with(&type, 0, &a) : gomap_new(&type, 0);
+    if (!m)
+        return -1;
+    uint64_t t0 = bench_tick();
+    for (size_t i = 0; i < n; i += BENCH_KEY_BATCH) {
+        size_t c = n - i < BENCH_KEY_BATCH ? n - i : BENCH_KEY_BATCH, done;
+        if (gomap_put_many(m, ks->u64 + i, vals + i * vsize, c, &done) != GOMAP_OK) {
+            gomap_free(m);
+            return -1;
+        }
+    }
+    double ns = bench_ticks_to_ns(bench_tick() - t0) / (double)n;
+    gomap_free(m);
+    return ns;
+}
+
+/* Fill rates, default allocator and arena alternating; medians printed. */
+static int fill_rates(const bench_keys *ks, size_t n, int runs)
+{
+    char *vals = calloc(n, vsize);
+    double *t[2] = {malloc((size_t)runs * sizeof(double)), malloc((size_t)runs * sizeof(double))};
+    if (!vals || !t[0] || !t[1])
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = i + 1;
+        memcpy(vals + i * vsize, &v, 8);
+    }
+    for (int r = 0; r < runs; r++)
+        for (int w = 0; w < 2; w++)
+            if ((t[w][r] = fill_once(ks, n, vals, w == 1)) < 0)
+                return -1;
+    printf("fill rate, gomap_put_many from empty (%d keys per call), ns per insert, median "
+           "(min-max) of %d:", BENCH_KEY_BATCH, runs);
+    for (int w = 0; w < 2; w++) {
+        qsort(t[w], (size_t)runs, sizeof(double), cmp_dbl);
+        printf("  %s %.1f (%.1f-%.1f)", w ? "pre-faulted" : "default", t[w][runs / 2], t[w][0],
+               t[w][runs - 1]);
+    }
+    printf("\n");
+    free(vals);
+    free(t[0]);
+    free(t[1]);
+    return 0;
+}
+
 static void print_dist(const char *name, uint32_t *t, size_t n, size_t total)
 {
     qsort(t, n, sizeof *t, cmp_u32);
@@ -288,7 +349,8 @@ int main(int argc, char **argv)
     if (arena_init(4 * buckets * bsize + ((size_t)64 << 20)) != 0) {
         printf("pre-faulted memory: no room for the arena\n");
     } else {
-        if (plain_passes(&ks, n, runs, ticks, true, "pre-faulted memory") != 0)
+        if (plain_passes(&ks, n, runs, ticks, true, "pre-faulted memory") != 0 ||
+            fill_rates(&ks, n, 2 * runs + 1) != 0)
             return 1;
         munmap(arena.base, arena.cap);
     }
