@@ -259,36 +259,6 @@ def check_sums(data):
     return bad
 
 
-def targets(data):
-    lines = []
-    for kind in data.kinds:
-        for n in data.sizes:
-            runs = data.runs(kind, n, "gomap")
-            if not runs:
-                continue
-            clean = [r for r in runs if r["lat"].get("preempted", -1) == 0]
-            use = clean or runs
-            w = mmm([r["lat"]["max"] for r in use])
-            f = mmm([r["floor"]["p50"] for r in use])
-            fw = mmm([r["floor"]["max"] for r in use])
-            if not (w and f and fw):
-                continue
-            ok = w[0] <= 2 * f[0]
-            ok2 = w[0] <= 2 * fw[0]
-            lines.append("- %s, n=%s (%s): worst single insert %s ns. Against the floor's typical "
-                         "cost (p50 %s ns): **%s** (%s×). Against the floor's own worst (%s ns, "
-                         "timer and OS noise with no work): **%s** (%.1f×)."
-                         % (KIND_LABEL[kind], fmt_n(n),
-                            ("median of %d runs not preempted while timing" % len(clean)) if clean
-                            else ("every run was preempted while timing; median of all"
-                                  if any("preempted" in r["lat"] for r in runs)
-                                  else "median of the runs"),
-                            num(w[0], 0), num(f[0], 0), "met" if ok else "missed",
-                            num(w[0] / f[0], 0), num(fw[0], 0), "met" if ok2 else "missed",
-                            w[0] / fw[0]))
-    return lines
-
-
 def mlp_lines(data):
     lines = []
     for kind in data.kinds:
@@ -549,11 +519,6 @@ def write_md(data, path, html_name):
     out.append("## Targets")
     out.append("")
     out.extend(glance(data))
-    out.append("Worst single insert within 2× of the benchmark's floor (an empty operation "
-               "timed the same way, for as long, in the same run):")
-    out.append("")
-    out.extend(targets(data) or ["- (no gomap latency data)"])
-    out.append("")
     out.append("Random-access limit (row *memory-level-parallelism limit*: independent pointer "
                "chases over gomap's own working set, 64-byte nodes):")
     out.append("")
