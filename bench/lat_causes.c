@@ -117,14 +117,21 @@ static int arena_init(size_t cap)
     return 0;
 }
 
-/* One map grown to n by single inserts; ticks[i] and cls[i] per insert
-   (cls NULL: no bookkeeping between inserts).  -1 on failure. */
-static int one_pass(const bench_keys *ks, size_t n, uint32_t *ticks, uint8_t *cls, bool in_arena)
+/* An empty u64 -> vsize-byte map: in the arena (emptied first), or with
+   the default allocator. */
+static gomap *new_map(bool in_arena)
 {
     gomap_type type = gomap_type_builtin(GOMAP_KEY_U64, 8, vsize, 8);
     gomap_allocator a = {arena_alloc, arena_free, NULL};
     arena.used = 0;
-    gomap *m = in_arena ? gomap_new_with(&type, 0, &a) : gomap_new(&type, 0);
+    return in_arena ? gomap_new_with(&type, 0, &a) : gomap_new(&type, 0);
+}
+
+/* One map grown to n by single inserts; ticks[i] and cls[i] per insert
+   (cls NULL: no bookkeeping between inserts).  -1 on failure. */
+static int one_pass(const bench_keys *ks, size_t n, uint32_t *ticks, uint8_t *cls, bool in_arena)
+{
+    gomap *m = new_map(in_arena);
     if (!m)
         return -1;
     gomap_stats st;
@@ -216,10 +223,7 @@ static int cmp_dbl(const void *a, const void *b)
    failure.  vals holds n values of vsize bytes. */
 static double fill_once(const bench_keys *ks, size_t n, const char *vals, bool in_arena)
 {
-    gomap_type type = gomap_type_builtin(GOMAP_KEY_U64, 8, vsize, 8);
-    gomap_allocator a = {arena_alloc, arena_free, NULL};
-    arena.used = 0;
-    gomap *m = in_arena ? gomap_new_with(&type, 0, &a) : gomap_new(&type, 0);
+    gomap *m = new_map(in_arena);
     if (!m)
         return -1;
     uint64_t t0 = bench_tick();
