@@ -188,10 +188,11 @@ static void fault_probe(size_t size, int runs)
         total += pages;
         munmap(p, pages * 4096);
     }
-    printf("fresh-page faults: %zu first writes, mean %.2f us, %zu over 50 us (1 in %.0f), "
-           "max %.0f us\n",
-           total, sum / (double)total / 1e3, slow, slow ? (double)total / (double)slow : 0.0,
-           max / 1e3);
+    printf("fresh-page faults: %zu first writes, mean %.2f us, %zu over 50 us", total,
+           sum / (double)total / 1e3, slow);
+    if (slow)
+        printf(" (1 in %.0f)", (double)total / (double)slow);
+    printf(", max %.0f us\n", max / 1e3);
 }
 
 /* The plain pass (no bookkeeping), runs times; prints its percentiles and
