@@ -269,10 +269,9 @@ static long long BENCH_K(floor_pass)(const bench_cfg *cfg, uint32_t *ticks, size
 }
 
 /* Inserts timed one at a time, and the floor timed the same way for as
-   long.  A pass
-   during which the OS preempted the process is run again, up to
-   BENCH_LAT_TRIES passes in all (the last one counts): a preemption puts a
-   time slice of someone else's work into one sample. */
+   long.  A pass during which the OS preempted the process is run again, up
+   to BENCH_LAT_TRIES passes in all (the last one counts): a preemption puts
+   a time slice of someone else's work into one sample. */
 static int BENCH_K(latency)(const bench_cfg *cfg, const bench_keys *ks, bench_result *res)
 {
     uint64_t reps = bench_reps(cfg, cfg->lat_min_ops);

@@ -291,7 +291,6 @@ def mlp_lines(data):
 # The speed issue's targets, one table each.  A cell is "single / batch":
 # gomap's single-key call and its batch call, each divided by the comparator,
 # with a check mark when within the target.
-SPEED_OPS = ["insert", "insert_reserved", "lookup_hit", "lookup_miss", "erase", "iterate", "churn"]
 BATCH_FOR = {v: k for k, v in BATCH_OF.items()}
 PEER_LIMIT = {"insert": 1.1, "insert_reserved": 1.1, "lookup_hit": 1.0, "lookup_miss": 1.0,
               "erase": 1.1, "iterate": 1.2}
@@ -327,8 +326,8 @@ def glance(data):
     out, big = [], [n for n in data.sizes if n >= 10 ** 6]
     if not data.runs("u64", big[0] if big else 0, "gomap"):
         return ["- (no gomap data at 10^6 or more)"]
-    hdr = "| kind, n | " + " | ".join(OP_LABEL[o] for o in SPEED_OPS) + " |"
-    sep = "|---|" + "---:|" * len(SPEED_OPS)
+    hdr = "| kind, n | " + " | ".join(OP_LABEL[o] for o in OPS) + " |"
+    sep = "|---|" + "---:|" * len(OPS)
     met = total = 0
     rows = []
     for kind in data.kinds:
@@ -336,7 +335,7 @@ def glance(data):
             if not data.runs(kind, n, "go") or not data.runs(kind, n, "gomap"):
                 continue
             cells = []
-            for op in SPEED_OPS:
+            for op in OPS:
                 go = data.op(kind, n, "go", op)
                 if not go or not data.op(kind, n, "gomap", op):
                     cells.append("–")
