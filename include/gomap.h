@@ -31,7 +31,13 @@
  * Pointers into the map.  gomap_get() and gomap_assign() return a pointer to
  * the value stored inside the map.  It stays valid until the next call that
  * writes to the map (assign, put, delete, clear, free); then it is stale.
- * Iterators stay valid across writes (see gomap_iter).
+ * Iterators stay valid across writes (see gomap_iter).  Such a pointer may
+ * be handed back to any write on the same map as its key or value argument:
+ * gomap_put(m, &k2, gomap_get(m, &k1)) is Go's m[k2] = m[k1], and works.
+ * Every write copies its key and value arguments before it moves anything
+ * (keys and values over GOMAP_MAX_INLINE bytes need no copy: they are
+ * stored out of line, where growth never moves or frees them); the batch
+ * writes copy each pair when they hash it, before the writes ahead of it.
  *
  * Threads.  A map may be read (get, len, iterate, clone, stats, check) from
  * many threads at once.  A write (assign, put, delete, clear) must not run at

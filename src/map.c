@@ -152,6 +152,7 @@
 #include "map_internal.h"
 
 #include <stdalign.h>
+#include <stddef.h>
 
 /* ========================================================================
  * Memory blocks
@@ -661,6 +662,27 @@ char *gm_lookup_kv(const gomap *m, const void *key, char **val_out) {
  * Assign -- a hot loop
  * ======================================================================== */
 
+/*
+ * Arguments that point into the map.  Go's m[k2] = m[k1] is, in C,
+ * gomap_put(m, &k2, gomap_get(m, &k1)): the value argument points into a
+ * bucket, and the write's growth work may move that bucket's entries and
+ * free its array before the value is read.  So every write copies its key
+ * and value arguments first.  A key or value over GOMAP_MAX_INLINE bytes is
+ * not copied: the map stores it out of line, in a block that growth never
+ * moves or frees (only deleting that very entry frees it, after the last
+ * read), so a pointer to it stays good for the whole call.
+ */
+typedef union gm_arg {
+    max_align_t align;
+    unsigned char bytes[GOMAP_MAX_INLINE];
+} gm_arg;
+
+GM_INLINE const void *gm_arg_copy(gm_arg *buf, const void *p, size_t n) {
+    if (n > GOMAP_MAX_INLINE) return p;
+    gm_copy(buf->bytes, p, n);
+    return buf->bytes;
+}
+
 /* What an insert must allocate before it changes anything. */
 typedef struct gm_newkey {
     char *kblk; /* out-of-line key block */
@@ -716,6 +738,7 @@ GM_INLINE void gm_store_new(gomap *m, char *b, size_t i, const void *key, const 
    iterator may still hash it. */
 static int gm_key_update(gomap *m, char *b, size_t i, const void *key) {
     char *stored = gm_key(m, b, i);
+    if (stored == key) return GOMAP_OK; /* the stored key itself */
     if (m->t.key_destroy) {
         gm_deferred *d = NULL;
         if (gm_need_defer(m) && !(d = gm_deferred_new(m, 1))) return GOMAP_ENOMEM;
@@ -819,7 +842,8 @@ static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err) 
         *err = GOMAP_EINVAL;
         return NULL;
     }
-    if (!key) key = gm_zero_key;
+    gm_arg kbuf;
+    key = key ? gm_arg_copy(&kbuf, key, m->t.key_size) : gm_zero_key;
     /* The hash is computed before the write starts (a user hash function
        that panics leaves no write half-done). */
 #define GM_ASSIGN(path) gm_assign(m, key, gm_hash_key(m, key, path), inserted, err, path)
@@ -847,9 +871,12 @@ void *gomap_assign2(gomap *m, const void *key, bool *inserted) {
 }
 
 /* Store val into the value slot that an assign returned (or pass its error
-   on): gomap_put's second half. */
-static int gm_put_val(gomap *m, char *slot, bool inserted, int err, const void *val) {
+   on): gomap_put's second half.  val is the caller's copy; orig the
+   caller's own pointer: a value put onto itself changes nothing. */
+static int gm_put_val(gomap *m, char *slot, bool inserted, int err, const void *val,
+                      const void *orig) {
     if (!slot) return err;
+    if (!inserted && slot == orig) return 0;
     if (!inserted && m->t.val_destroy) m->t.val_destroy(slot);
     gm_copy(slot, val, m->t.val_size);
     return inserted ? 1 : 0;
@@ -859,8 +886,10 @@ int gomap_put(gomap *m, const void *key, const void *val) {
     if (m && m->t.val_size && !val) return GOMAP_EINVAL;
     bool ins = false;
     int err;
+    gm_arg vbuf;
+    const void *v = m && val ? gm_arg_copy(&vbuf, val, m->t.val_size) : val;
     char *slot = gm_assign_any(m, key, &ins, &err);
-    return gm_put_val(m, slot, ins, err, val);
+    return gm_put_val(m, slot, ins, err, v, val);
 }
 
 /* ========================================================================
@@ -936,7 +965,8 @@ out:
 int gomap_delete(gomap *m, const void *key) {
     if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
     if (m->count == 0) return 0;
-    if (!key) key = gm_zero_key;
+    gm_arg kbuf;
+    key = key ? gm_arg_copy(&kbuf, key, m->t.key_size) : gm_zero_key;
 #define GM_DELETE(path) gm_delete(m, key, gm_hash_key(m, key, path), path)
     switch (m->path) {
     case GM_PATH_U64: return GM_DELETE(GM_PATH_U64);
@@ -978,18 +1008,28 @@ GM_INLINE uint64_t gm_write_ahead(const gomap *m, const void *key, int path) {
     return h;
 }
 
+/* The batch writes copy each key and value when they hash it, GM_AHEAD
+   writes before its own: the arrays may point into the map (see gm_arg),
+   and the writes in between may free what they point to. */
 GM_INLINE int gm_put_many_path(gomap *m, const char *keys, const char *vals, size_t n, size_t *done,
                                int path) {
     const size_t ks = m->t.key_size, vs = m->t.val_size;
     uint64_t hashes[GM_RING]; /* by key index mod GM_RING */
+    gm_arg kbuf[GM_RING], vbuf[GM_RING];
+    const void *kp[GM_RING], *vp[GM_RING];
     for (size_t j = 0; j < n + GM_AHEAD; j++) {
-        if (j < n) hashes[j % GM_RING] = gm_write_ahead(m, keys + j * ks, path);
+        if (j < n) {
+            size_t r = j % GM_RING;
+            hashes[r] = gm_write_ahead(m, keys + j * ks, path);
+            kp[r] = gm_arg_copy(&kbuf[r], keys + j * ks, ks);
+            vp[r] = vs ? gm_arg_copy(&vbuf[r], vals + j * vs, vs) : gm_zero_key;
+        }
         if (j >= GM_AHEAD) {
-            size_t q = j - GM_AHEAD;
+            size_t q = j - GM_AHEAD, r = q % GM_RING;
             bool ins = false;
             int err;
-            char *slot = gm_assign(m, keys + q * ks, hashes[q % GM_RING], &ins, &err, path);
-            int rc = gm_put_val(m, slot, ins, err, vs ? vals + q * vs : gm_zero_key);
+            char *slot = gm_assign(m, kp[r], hashes[r], &ins, &err, path);
+            int rc = gm_put_val(m, slot, ins, err, vp[r], vs ? vals + q * vs : NULL);
             if (rc < 0) {
                 *done = q;
                 return rc;
@@ -1003,12 +1043,18 @@ GM_INLINE int gm_put_many_path(gomap *m, const char *keys, const char *vals, siz
 GM_INLINE int gm_delete_many_path(gomap *m, const char *keys, size_t n, size_t *done, int path) {
     const size_t ks = m->t.key_size;
     uint64_t hashes[GM_RING];
+    gm_arg kbuf[GM_RING];
+    const void *kp[GM_RING];
     for (size_t j = 0; j < n + GM_AHEAD; j++) {
-        if (j < n) hashes[j % GM_RING] = gm_write_ahead(m, keys + j * ks, path);
+        if (j < n) {
+            size_t r = j % GM_RING;
+            hashes[r] = gm_write_ahead(m, keys + j * ks, path);
+            kp[r] = gm_arg_copy(&kbuf[r], keys + j * ks, ks);
+        }
         if (j >= GM_AHEAD) {
             size_t q = j - GM_AHEAD;
             if (m->count == 0) break; /* the rest are absent (and the seed may be new) */
-            int rc = gm_delete(m, keys + q * ks, hashes[q % GM_RING], path);
+            int rc = gm_delete(m, kp[q % GM_RING], hashes[q % GM_RING], path);
             if (rc < 0) {
                 *done = q;
                 return rc;
