@@ -209,7 +209,7 @@ static void gm_check_next(gm_checker *c) {
         return;
     }
     if (m->oldbuckets) gm_fail(c, 13, "a next array while growing");
-    if (n->B != m->B && n->B != m->B + 1) gm_fail(c, 13, "next array B %u with B %u", n->B, m->B);
+    if (n->B != m->B + 1) gm_fail(c, 13, "next array B %u with B %u", n->B, m->B);
     if (!n->mapped) gm_fail(c, 13, "next array not mmap'ed");
     if (n->standalone || n->n_overflow || n->spare) gm_fail(c, 13, "next array has overflow buckets");
     if (m->next_faulted > (size_t)(n->pre_end - n->mem))

@@ -282,18 +282,20 @@ char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
     return ovf;
 }
 
-/* ---- starting a grow -------------------------------------------------------- */
-
 /* ---- faulting the next array in ------------------------------------------
  *
  * A fresh page costs about 2 us to fault in here.  Evacuation writes the new
  * array in random order, so without this about one insert in a hundred
- * faults while a map grows, and those set p99 and p99.9.  So an mmap'ed new
- * array is faulted in first, GM_PREFAULT_PER_WRITE bytes per write, with
- * madvise(MADV_POPULATE_WRITE); the map keeps inserting into its current
- * array meanwhile (a few hundred entries past the load factor at most) and
- * the grow starts once the array is all in (I13).  Where the kernel refuses
- * (before Linux 5.14) the grow starts at once, as before.
+ * faults while a map grows, and those set p99 and p99.9.  So when a grow
+ * will want an mmap'ed array, that array is allocated a little before the
+ * grow is due and faulted in GM_PREFAULT_PER_WRITE bytes per write with
+ * madvise(MADV_POPULATE_WRITE), starting when the count is within two
+ * writes per step of the load limit (prefault_at).  The grow itself starts
+ * exactly where Go's does -- on the insert that takes the count past 6.5
+ * per bucket -- with that array, and whatever is not yet faulted in (a map
+ * made with a hint right at its limit, deletes in between) is faulted in
+ * by evacuation as it first writes each page (I13).  Where the kernel
+ * refuses (before Linux 5.14) nothing is faulted in ahead.
  *
  * Each step is itself a slow write (about 60 us), so this is only done when
  * the steps are rarer than one write in GM_PREFAULT_RARITY since the map
@@ -316,6 +318,29 @@ size_t gm_prefault_pending(const gomap *m) {
     return m->next ? gm_prefault_size(m->next) - m->next_faulted : 0;
 }
 
+/* Bytes of bucket memory an array of 2^B buckets asks for (gm_table_new). */
+static size_t gm_table_mem_size(const gomap *m, unsigned B) {
+    size_t n = (size_t)1 << B;
+    return 64 + (n + (B >= 4 ? n >> 4 : 0)) * m->bsize;
+}
+
+/* The count at which an insert starts faulting in the array of the next
+   doubling (see above), or SIZE_MAX when that array is not faulted in
+   ahead.  Worked out whenever the current array changes. */
+size_t gm_prefault_threshold(const gomap *m) {
+#if defined(GM_HAVE_PREFAULT)
+    if (m->B >= 40 || m->a.alloc != gm_default_allocator.alloc) return SIZE_MAX;
+    size_t size = gm_table_mem_size(m, m->B + 1);
+    size_t limit = (size_t)GM_LOAD_NUM * (((size_t)1 << m->B) / GM_LOAD_DEN);
+    size_t steps = (size + GM_PREFAULT_PER_WRITE - 1) / GM_PREFAULT_PER_WRITE;
+    if (size < GM_MAP_MIN || steps < 2 || steps > limit / 2 / GM_PREFAULT_RARITY) return SIZE_MAX;
+    return limit - 2 * steps;
+#else
+    (void)m;
+    return SIZE_MAX;
+#endif
+}
+
 /* Fault in the next GM_PREFAULT_PER_WRITE bytes of m->next. */
 void gm_prefault_some(gomap *m) {
     size_t left = gm_prefault_pending(m);
@@ -327,10 +352,26 @@ void gm_prefault_some(gomap *m) {
         return;
     }
 #endif
-    m->next_faulted += left; /* refused: let the grow start */
+    m->next_faulted += left; /* refused: evacuation will fault it in */
 }
 
-/* Give the next array back (a clear, or a grow that wants another size). */
+/* Called by an insert once the count reaches prefault_at: allocate the
+   array of the next doubling and fault its first piece in.  Nothing
+   changes if memory is short (the grow will ask again). */
+void gm_prefault_begin(gomap *m) {
+    gm_table *nt = gm_table_new(m, m->B + 1);
+    if (!nt) return;
+    if (!nt->mapped) { /* cannot happen with the threshold's checks */
+        gm_table_free(m, nt);
+        m->prefault_at = SIZE_MAX;
+        return;
+    }
+    m->next = nt;
+    m->next_faulted = 0;
+    gm_prefault_some(m);
+}
+
+/* Give the next array back (a clear, a same-size grow, gomap_free). */
 void gm_next_drop(gomap *m) {
     if (!m->next) return;
     gm_table_free(m, m->next);
@@ -338,29 +379,12 @@ void gm_next_drop(gomap *m) {
     m->next_faulted = 0;
 }
 
-/* The array for a grow to B: the one faulted in for it, or a fresh one.
-   *wait is set when a fresh mmap'ed array must be faulted in first. */
-static gm_table *gm_next_array(gomap *m, unsigned B, bool *wait) {
-    *wait = false;
+/* ---- starting a grow -------------------------------------------------------- */
+
+/* The array for a grow to B: the one faulted in for it, or a fresh one. */
+static gm_table *gm_next_array(gomap *m, unsigned B) {
     if (m->next && m->next->B != B) gm_next_drop(m);
-    if (!m->next) {
-        gm_table *nt = gm_table_new(m, B);
-        if (!nt) return NULL;
-#if defined(GM_HAVE_PREFAULT)
-        size_t steps = (gm_prefault_size(nt) + GM_PREFAULT_PER_WRITE - 1) / GM_PREFAULT_PER_WRITE;
-        if (nt->mapped && steps > 1 && steps <= m->count / 2 / GM_PREFAULT_RARITY) {
-            m->next = nt;
-            m->next_faulted = 0;
-            *wait = true;
-            return nt;
-        }
-#endif
-        return nt;
-    }
-    if (gm_prefault_pending(m)) {
-        *wait = true;
-        return m->next;
-    }
+    if (!m->next) return gm_table_new(m, B);
     gm_table *nt = m->next;
     m->next = NULL;
     m->next_faulted = 0;
@@ -371,22 +395,19 @@ static gm_table *gm_next_array(gomap *m, unsigned B, bool *wait) {
  * hashGrow: allocate the new array and make the current one old.  Doubles B,
  * unless the map is not over its load factor, in which case the grow was
  * triggered by too many overflow buckets and rebuilds at the same size.
- * Moves no entry.  On failure nothing changed.  Returns GM_GROW_DEFERRED,
- * with nothing changed but m->next, while the new array is being faulted in.
+ * Moves no entry.  On failure nothing changed.
  */
 int gm_hash_grow(gomap *m) {
     unsigned bigger = gm_over_load(m->count + 1, m->B) ? 1 : 0;
-    bool wait;
-    gm_table *nt = gm_next_array(m, m->B + bigger, &wait);
+    gm_table *nt = gm_next_array(m, m->B + bigger);
     if (!nt) return GOMAP_ENOMEM;
-    if (wait) return GM_GROW_DEFERRED;
     unsigned f = gm_flags(m) & ~(unsigned)(GM_ITERATOR | GM_OLD_ITERATOR | GM_SAME_SIZE);
     if (gm_flags(m) & GM_ITERATOR) f |= GM_OLD_ITERATOR;
     if (!bigger) f |= GM_SAME_SIZE;
     gm_set_flags(m, f);
     m->oldbuckets = m->buckets;
-    gm_set_current(m, nt);
     m->B += bigger;
+    gm_set_current(m, nt);
     m->nevacuate = 0;
     m->noverflow = 0;
     m->grows++;

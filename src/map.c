@@ -83,9 +83,10 @@
  * grow frees nothing large (grow.c).
  *
  * Taking memory.  Go's grow allocates and zeroes the whole new array in one
- * insert.  Here a big array comes from mmap, already zero, and is faulted
- * in at most GOMAP_PREFAULT_PER_WRITE bytes per write before the grow
- * starts (I13); until then the map keeps inserting into its current array.
+ * insert.  Here a big array comes from mmap, already zero.  For a map with
+ * small buckets it is allocated a few writes before the grow is due and
+ * faulted in at most GOMAP_PREFAULT_PER_WRITE bytes per write meanwhile
+ * (I13); the grow still starts on the very insert that starts Go's.
  * Faulting the pages in as evacuation first writes them would spread about
  * 2 us faults over one insert in a hundred while the map grows.
  *
@@ -146,8 +147,10 @@
  *      holds (map, arrays, overflow buckets, out-of-line keys and values,
  *      copied strings, graveyard, the next array).
  *  I13 Next array: while one is being faulted in, the map is not growing,
- *      its B is B or B + 1, it is mmap'ed, nothing points into it, and at
- *      most its buckets are faulted in.  No grow starts until all are.
+ *      the array's B is B + 1, it is mmap'ed, nothing points into it, and
+ *      at most its buckets are faulted in.  It does not delay the grow:
+ *      the insert that takes count past the load factor starts the grow
+ *      with it, faulted in or not.
  */
 #include "map_internal.h"
 
@@ -345,6 +348,7 @@ static bool gm_cached(const gomap *m) { return m->buckets->mem_size < GM_PREFETC
 /* Make t the current array. */
 void gm_set_current(gomap *m, gm_table *t) {
     m->buckets = t;
+    m->prefault_at = gm_prefault_threshold(m);
     /* Buckets start at multiples of g = gcd(bsize, 64) from a 64-byte
        aligned base, so at most 64 - g bytes into a line: they span at most
        (64 - g + bsize - 1) / 64 lines after their first. */
@@ -804,14 +808,15 @@ again:;
 
     /* The key is absent.  Start a grow if this insert would overload the map
        (not while growing, and not if this write already evacuated buckets:
-       the bound of GOMAP_EVACUATE_PER_WRITE holds per write).  While the
-       new array is still being faulted in (I13) the key goes in here. */
+       the bound of GOMAP_EVACUATE_PER_WRITE holds per write).  A little
+       before that, start faulting the next array in (I13). */
     if (!m->oldbuckets && m->op_evacuated == 0 &&
         (gm_over_load(m->count + 1, m->B) || gm_too_many_overflow(m->noverflow, m->B))) {
-        int g = gm_hash_grow(m);
-        if (g == GOMAP_OK) goto again;
-        if (g != GM_GROW_DEFERRED) goto out;
+        if (gm_hash_grow(m) != GOMAP_OK) goto out;
+        goto again;
     }
+    if (GM_UNLIKELY(m->count >= m->prefault_at) && !m->next && !m->oldbuckets)
+        gm_prefault_begin(m);
     gm_newkey nk = {NULL, NULL, NULL};
     if (!(m->plain_keys && !m->val_indirect) && gm_newkey_alloc(m, key, &nk) != GOMAP_OK) goto out;
     if (!ins_b) {                                   /* chain full: add a bucket */

@@ -117,8 +117,6 @@ typedef struct gm_table {
 /* Fault the next array in ahead only when its steps number at most one per
    this many inserts since the map last doubled (grow.c). */
 #define GM_PREFAULT_RARITY 1000
-/* gm_hash_grow's answer when the grow waits for its array to be faulted in. */
-#define GM_GROW_DEFERRED 1
 
 /* A dead mmap region waiting to be unmapped; the node lives in the region's
    last page, which is unmapped last. */
@@ -167,6 +165,8 @@ struct gomap {
     gm_table *next;           /* the array the next grow will use, while its
                                  pages are faulted in (I13); else NULL */
     size_t next_faulted;      /* bytes of next's buckets faulted in so far */
+    size_t prefault_at;       /* count at which an insert allocates next and
+                                 starts faulting it in; SIZE_MAX: never */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
     atomic_size_t retired;    /* blocks on the graveyard + deferred */
     atomic_bool draining;     /* someone is freeing the graveyard */
@@ -421,6 +421,8 @@ GM_HIDDEN char *gm_new_overflow(gomap *m, gm_table *t, char *b);
 GM_HIDDEN int gm_hash_grow(gomap *m);
 GM_HIDDEN size_t gm_prefault_pending(const gomap *m);
 GM_HIDDEN void gm_prefault_some(gomap *m);
+GM_HIDDEN size_t gm_prefault_threshold(const gomap *m);
+GM_HIDDEN void gm_prefault_begin(gomap *m);
 GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 

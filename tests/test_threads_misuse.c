@@ -112,7 +112,7 @@ static void *reader(void *arg) {
 }
 
 /* Fill to the load limit of 2^B buckets and one more, and on until a grow
-   is in progress (a few more while its array is faulted in, I13). */
+   is in progress. */
 static void build(void) {
     gomap_type t = GOMAP_TYPE_U64_U64;
     map_u64 = gomap_new(&t, 6656);
