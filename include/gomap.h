@@ -436,12 +436,35 @@ typedef struct gomap_stats {
                                     128 KB or more): at most
                                     GOMAP_RELEASE_PER_WRITE go per write */
     size_t prefault_pending; /* bytes of the array the next grow will use
-                                still to be faulted in before it starts (at
-                                most GOMAP_PREFAULT_PER_WRITE per write) */
+                                still to be faulted in (at most
+                                GOMAP_PREFAULT_PER_WRITE per write) */
+    /* Work visited, counted only while gomap_set_counting() is on: */
+    bool counting;               /* counting is on */
+    uint64_t visited_buckets;    /* buckets (main, overflow, old) whose tophash
+                                    bytes a lookup, write, iteration step or
+                                    clear read */
+    uint64_t visited_slots;      /* slots whose key a lookup or write compared
+                                    (a tophash match), or whose entry an
+                                    iteration step examined or a clear
+                                    released */
 } gomap_stats;
 
 /* Fill *out.  m NULL: all zero. */
 GOMAP_API void gomap_stats_get(const gomap *m, gomap_stats *out);
+
+/*
+ * Turn work counting on or off (off when a map is made); returns whether it
+ * was on (false for a NULL map).  While on, every lookup, write, iteration
+ * step and clear adds what it visited to visited_buckets and visited_slots
+ * of gomap_stats, so that tests and users can bound the work of operations
+ * by counting it (for example: iterating an emptied map of 2^B buckets
+ * visits 2^B buckets plus their overflow buckets and no slot).  Growth work
+ * is counted apart (evacuated).  Off, counting costs one predictable branch
+ * per call; on, concurrent readers share two atomic counters.  Counts are
+ * kept when counting is turned off.  A write: not concurrently with other
+ * calls on the map.
+ */
+GOMAP_API bool gomap_set_counting(gomap *m, bool on);
 
 /*
  * The invariant checker: walks every bucket and verifies the numbered

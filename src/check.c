@@ -1,5 +1,5 @@
 /*
- * check.c -- walking every entry, stats, and the invariant checker.
+ * check.c -- stats, work counting, and the invariant checker.
  *
  * gomap_check() verifies the invariants I1..I12 stated in the design essay
  * at the top of map.c and returns the number of the first one it finds
@@ -9,26 +9,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-
-/* ---- walking ---------------------------------------------------------------- */
-
-static void gm_walk_chain(const gomap *m, char *b, gm_entry_fn fn, void *ctx) {
-    for (; b; b = gm_overflow(m, b))
-        for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
-            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, b, i);
-}
-
-/* Call fn on (bucket, slot) of every live entry: the ready chains
-   of the current array (I7), then the old chains not yet evacuated. */
-void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
-    if (!m->buckets) return;
-    for (size_t i = 0; i < m->buckets->nbuckets; i++)
-        if (gm_new_bucket_ready(m, i)) gm_walk_chain(m, gm_bucket(m->buckets, i, m->bsize), fn, ctx);
-    if (m->oldbuckets)
-        for (size_t i = 0; i < m->oldbuckets->nbuckets; i++) {
-            if (!gm_old_evacuated(m, i)) gm_walk_chain(m, gm_bucket(m->oldbuckets, i, m->bsize), fn, ctx);
-        }
-}
 
 /* ---- stats ------------------------------------------------------------------- */
 
@@ -57,6 +37,22 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->retired_blocks = gm_count(&m->retired);
     for (const gm_region *r = m->releasing; r; r = r->next) out->pending_release += r->size - r->done;
     out->prefault_pending = gm_prefault_pending(m);
+    out->counting = m->counting;
+    out->visited_buckets = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_buckets, memory_order_relaxed);
+    out->visited_slots = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_slots, memory_order_relaxed);
+}
+
+void gm_work_add(const gomap *m, size_t buckets, size_t slots) {
+    gomap *mm = (gomap *)(uintptr_t)m; /* readers count too: atomic */
+    if (buckets) atomic_fetch_add_explicit(&mm->visited_buckets, buckets, memory_order_relaxed);
+    if (slots) atomic_fetch_add_explicit(&mm->visited_slots, slots, memory_order_relaxed);
+}
+
+bool gomap_set_counting(gomap *m, bool on) {
+    if (!m) return false;
+    bool was = m->counting;
+    m->counting = on;
+    return was;
 }
 
 /* ---- the checker ------------------------------------------------------------- */

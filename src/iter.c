@@ -118,9 +118,11 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             if (it->bucket == it->start_bucket && it->wrapped) break;
             b = gm_iter_pick_chain(m, it);
             todo = gm_iter_todo(it, b);
+            gm_work(m, 1, 0);
         }
         for (; todo; todo &= todo - 1) {
             size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
+            gm_work(m, 0, 1);
             uint8_t th = gm_tophashes(b)[slot];
             if (gm_is_empty(th) || th == GM_EVACUATED_EMPTY) continue; /* emptied since */
             const char *k = gm_key(m, b, slot);
@@ -147,7 +149,10 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             return true;
         }
         b = gm_overflow(m, b);                         /* rest of the chain */
-        if (b) todo = gm_iter_todo(it, b);
+        if (b) {
+            todo = gm_iter_todo(it, b);
+            gm_work(m, 1, 0);
+        }
     }
     it->bptr = NULL;
     gomap_iter_done(it);
@@ -247,6 +252,7 @@ bool gomap_iter_next(gomap_iter *it) {
         if (todo) {
             size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
             if (GM_UNLIKELY(gm_tophashes(b)[slot] < GM_MIN_TOPHASH)) break; /* a mark */
+            gm_work(m, 0, 1);
             it->key = gm_key(m, b, slot);               /* a live entry */
             it->val = gm_val(m, b, slot);
             it->todo = (uint8_t)(todo & (todo - 1));
@@ -263,6 +269,7 @@ bool gomap_iter_next(gomap_iter *it) {
         gm_iter_enter_chain(it, o, next_index);
         b = o;
         todo = gm_iter_todo_current(it, b);
+        gm_work(m, 1, 0);
     }
     it->bptr = b;
     it->todo = (uint8_t)todo;
@@ -325,6 +332,7 @@ static GM_NOINLINE size_t gm_iter_bulk_tail(gomap_iter *it, const gomap *m,
     const void *ks[GM_BUCKET_SLOTS];
     void *vs[GM_BUCKET_SLOTS];
     size_t c = gm_iter_write_slots(so, o, todo, keys ? ks : NULL, vals ? vs : NULL);
+    gm_work(m, 1, c);
     if (keys) memcpy(keys, ks, c * sizeof *keys);
     if (vals) memcpy(vals, vs, c * sizeof *vals);
     return c;
@@ -354,8 +362,10 @@ size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t 
                 if (o) {
                     if (pf_end && next_index) gm_iter_prefetch(m, o, pf_end);
                     gm_iter_enter_chain(it, o, next_index);
-                    c += gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
-                                             keys ? keys + c : NULL, vals ? vals + c : NULL);
+                    size_t wrote = gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
+                                                       keys ? keys + c : NULL, vals ? vals + c : NULL);
+                    gm_work(m, 1, wrote);
+                    c += wrote;
                     continue;
                 }
             } else if ((got = gm_iter_bulk_tail(it, m, &so, keys ? keys + c : NULL,

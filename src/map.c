@@ -411,6 +411,32 @@ gomap *gomap_new_with(const gomap_type *t, int64_t hint, const gomap_allocator *
     return gomap_create(&m, t, hint, alloc) == GOMAP_OK ? m : NULL;
 }
 
+/* ========================================================================
+ * Walking every entry (clear, clone, free, the checker)
+ * ======================================================================== */
+
+static size_t gm_walk_chain(const gomap *m, char *b, gm_entry_fn fn, void *ctx) {
+    size_t n = 0;
+    for (; b; b = gm_overflow(m, b), n++)
+        for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
+            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, b, i);
+    return n;
+}
+
+/* Call fn on (bucket, slot) of every live entry: the ready chains of the
+   current array (I7), then the old chains not yet evacuated.  Returns the
+   number of buckets walked. */
+size_t gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
+    size_t n = 0;
+    if (!m->buckets) return 0;
+    for (size_t i = 0; i < m->buckets->nbuckets; i++)
+        if (gm_new_bucket_ready(m, i)) n += gm_walk_chain(m, gm_bucket(m->buckets, i, m->bsize), fn, ctx);
+    if (m->oldbuckets)
+        for (size_t i = 0; i < m->oldbuckets->nbuckets; i++)
+            if (!gm_old_evacuated(m, i)) n += gm_walk_chain(m, gm_bucket(m->oldbuckets, i, m->bsize), fn, ctx);
+    return n;
+}
+
 /* gm_for_each callback context for dropping every entry. */
 typedef struct gm_release_ctx {
     gomap *m;
@@ -509,18 +535,23 @@ GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path
     uint8_t top = gm_tophash(hash);
     char *b = gm_chain_for(m, hash);
     gm_prefetch_bucket(m, b);
+    size_t nb = 0, ns = 0;                              /* work, for gm_work */
     do {
+        nb++;
         uint64_t w = gm_tophash_word(b);               /* the 8 tophash bytes */
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);                /* a slot whose tophash matches */
+            ns++;
             if (gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) {
                 *slot = i;
+                gm_work(m, nb, ns);
                 return b;
             }
         }
-        if (gm_match_byte(w, GM_EMPTY_REST)) return NULL; /* nothing after emptyRest */
+        if (gm_match_byte(w, GM_EMPTY_REST)) break;     /* nothing after emptyRest */
         b = gm_overflow(m, b);                          /* next bucket of the chain */
     } while (b);
+    gm_work(m, nb, ns);
     return NULL;
 }
 
@@ -769,6 +800,7 @@ GM_INLINE char *gm_assign(gomap *m, const void *key, uint64_t hash, bool *insert
         return NULL;
     }
     char *val = NULL;
+    size_t nb = 0, ns = 0;                          /* work, for gm_work */
     *err = GOMAP_ENOMEM;
     if (GM_UNLIKELY(!m->buckets)) {                 /* first insert, B == 0 */
         gm_table *t0 = gm_table_new(m, 0);
@@ -787,8 +819,10 @@ again:;
     size_t ins_i = 0;
     for (; b; last = b, b = gm_overflow(m, b)) {
         uint64_t w = gm_tophash_word(b);
+        nb++;
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);            /* tophash matches: compare keys */
+            ns++;
             if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
             if (m->key_update && gm_key_update(m, b, i, key) != GOMAP_OK) goto out;
             val = gm_val(m, b, i);                  /* an update */
@@ -834,6 +868,7 @@ again:;
     val = gm_val(m, ins_b, ins_i);
     *inserted = true;
 out:
+    gm_work(m, nb, ns);
     if (val) *err = GOMAP_OK;
     if (!gm_writer_end(m)) {
         *err = GOMAP_ECONCURRENT;
@@ -929,6 +964,7 @@ static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i
 GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
     if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
     int rc = 0;
+    size_t nb = 0, ns = 0; /* work, for gm_work */
     gm_deferred *d = NULL;
     if (GM_UNLIKELY(gm_need_defer(m)) && !(d = gm_deferred_new(m, 1))) {
         rc = GOMAP_ENOMEM;
@@ -942,8 +978,10 @@ GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
     uint8_t top = gm_tophash(hash);
     for (char *b = head; b; b = gm_overflow(m, b)) {
         uint64_t w = gm_tophash_word(b);
+        nb++;
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);
+            ns++;
             if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
             if (m->plain_keys)
                 gm_zero(gm_kslot(m, b, i), m->ksz);
@@ -962,6 +1000,7 @@ GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
         if (gm_match_byte(w, GM_EMPTY_REST)) break;
     }
 out:
+    gm_work(m, nb, ns);
     if (GM_UNLIKELY(d != NULL)) gm_deferred_commit(m, d);
     if (!gm_writer_end(m)) return GOMAP_ECONCURRENT;
     return rc;
@@ -1125,7 +1164,7 @@ int gomap_clear(gomap *m) {
         gm_writer_end(m);
         return GOMAP_ENOMEM;
     }
-    gm_for_each(m, gm_release_entry, &c);
+    gm_work(m, gm_for_each(m, gm_release_entry, &c), m->count);
     gm_deferred_commit(m, c.d);
     gm_table_zero(m, m->buckets); /* first: it asks the old array what is ready */
     if (m->oldbuckets) gm_table_retire(m, m->oldbuckets);

@@ -174,6 +174,8 @@ struct gomap {
     /* accounting and work counters (reported by gomap_stats_get) */
     atomic_size_t bytes;      /* atomic: the last iterator's done may free */
     uint64_t grows, same_size_grows, evacuated, slot_reuses;
+    bool counting;            /* gomap_set_counting: count visited work */
+    atomic_uint_least64_t visited_buckets, visited_slots; /* atomic: readers count too */
     unsigned op_evacuated, max_evacuated_per_op, max_scan_per_op;
 };
 
@@ -354,6 +356,14 @@ GM_INLINE uint64_t gm_tophash_word(const char *b) {
     return w;
 }
 
+/* Work counting (gomap_set_counting): buckets whose tophash bytes an
+   operation read, and slots whose key it compared or whose entry it
+   produced or released.  Off, it costs one predictable branch per call. */
+GM_HIDDEN void gm_work_add(const gomap *m, size_t buckets, size_t slots);
+GM_INLINE void gm_work(const gomap *m, size_t buckets, size_t slots) {
+    if (GM_UNLIKELY(m->counting)) gm_work_add(m, buckets, slots);
+}
+
 /* ---- hashing a key ------------------------------------------------------------ */
 
 GM_INLINE uint64_t gm_hash_key(const gomap *m, const void *key, int path) {
@@ -426,8 +436,9 @@ GM_HIDDEN void gm_prefault_begin(gomap *m);
 GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 
-/* walking every live entry (check.c): fn(ctx, bucket, slot) */
+/* walking every live entry (map.c): fn(ctx, bucket, slot); returns the
+   number of buckets walked */
 typedef void (*gm_entry_fn)(void *ctx, char *b, size_t i);
-GM_HIDDEN void gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx);
+GM_HIDDEN size_t gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx);
 
 #endif
