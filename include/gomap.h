@@ -20,7 +20,7 @@
  * before, with every invariant intact.  (Incremental growth work that the
  * call did before the failure -- moving entries from the old bucket array to
  * the new one -- may remain done; it is invisible except through
- * gomap_stats().)
+ * gomap_stats_get().)
  *
  * Bad input.  A NULL map, a NULL key (for a key of non-zero size), a NULL
  * output pointer or an impossible type descriptor is reported as GOMAP_EINVAL
@@ -356,26 +356,35 @@ GOMAP_API gomap *gomap_clone(const gomap *m);
  *   - a value updated before it is reached is produced with its latest value;
  *   - after gomap_clear(), no entry from before the clear is produced.
  * Writes to the map between gomap_iter_next() calls are allowed (from the
- * same thread).  The iterator keeps every old bucket array it may still read
- * alive: the map frees such memory when the last live iterator is done (in
- * that call, which may then also run key destructors that were deferred for
- * the iterators' sake), or at the next write.
+ * same thread).
  *
  *     gomap_iter it;
  *     gomap_iter_init(&it, m);
  *     while (gomap_iter_next(&it)) use(it.key, it.val);
  *
  * gomap_iter_next() returns false at the end and then releases the iterator.
- * An iterator abandoned early must be released with gomap_iter_done(), else
- * memory retired while it was live is kept until the map is freed.
  * key and val point into the map and are valid until the next write.
+ *
+ * Memory.  An iterator holds the bucket array that was current when it
+ * started, and the old one if the map was growing then.  When the map grows
+ * past or clears a held array, the array stays allocated until the iterator
+ * is released, and so does what each key it names owns if that key is
+ * deleted meanwhile (copied string bytes, an out-of-line key, the key
+ * destructor call, which then runs when the iterator is released): at most
+ * one key per slot of the held arrays.  Nothing else waits for iterators.
+ * An iterator abandoned early should be released with gomap_iter_done().
+ * One that never is -- `while (gomap_iter_next(&it)) if (x) break;` --
+ * keeps exactly that much (at most two arrays, as they were when it
+ * started, and one key per slot of them) until the map is freed, however
+ * much the map is written meanwhile.  retired_blocks of gomap_stats counts
+ * what is kept.
  */
 typedef struct gomap_iter {
     const void *key; /* the current key (after gomap_iter_next() is true) */
     void *val;       /* the current value */
     /* private */
     const gomap *map;
-    const void *table;
+    const void *table, *old_table;
     const char *bptr;
     uint64_t clear_seq, step_seq;
     size_t start_bucket, bucket, check_bucket;
@@ -430,7 +439,8 @@ typedef struct gomap_stats {
     unsigned max_scan_per_op;    /* most extra buckets one advance skipped */
     uint64_t slot_reuses;        /* inserts that took a freed (emptyOne) slot */
     size_t live_iterators;       /* iterators not yet done */
-    size_t retired_blocks;       /* memory kept alive for live iterators */
+    size_t retired_blocks;       /* arrays, key blocks and destructor batches
+                                    kept for live iterators (see gomap_iter) */
     size_t pending_release;      /* bytes of dead arrays not yet given back
                                     to the OS (default allocator, arrays of
                                     128 KB or more): at most
@@ -468,7 +478,7 @@ GOMAP_API bool gomap_set_counting(gomap *m, bool on);
 
 /*
  * The invariant checker: walks every bucket and verifies the numbered
- * invariants I1..In of the design essay in src/map.c.  Returns 0 when all
+ * invariants I1..I14 of the design essay in src/map.c.  Returns 0 when all
  * hold, else the number n of the first invariant found broken, with a
  * message in msg (if msg is not NULL and msglen > 0).  O(size of the map);
  * calls the key's hash function.  NULL map: 0.

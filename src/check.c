@@ -1,7 +1,7 @@
 /*
  * check.c -- stats, work counting, and the invariant checker.
  *
- * gomap_check() verifies the invariants I1..I12 stated in the design essay
+ * gomap_check() verifies the invariants I1..I14 stated in the design essay
  * at the top of map.c and returns the number of the first one it finds
  * broken.  It reads the whole map, so it is a debugging and testing tool.
  */
@@ -213,6 +213,25 @@ static void gm_check_next(gm_checker *c) {
     c->bytes += gm_table_bytes(m, n);
 }
 
+/* I14: memory kept for iterators (kept: graveyard blocks and destructor
+   batches, counted by the caller).  A finishing iterator that could not
+   free what it let go of leaves reap set: until the next write, a dead
+   array may be unheld and kept keys may outlive their arrays. */
+static void gm_check_kept(gm_checker *c, size_t kept) {
+    const gomap *m = c->m;
+    bool reap = atomic_load_explicit(&((gomap *)(uintptr_t)m)->reap, memory_order_relaxed);
+    size_t tables = 0;
+    bool held = m->oldbuckets && gm_table_held(m->oldbuckets);
+    for (const gm_table *t = m->dead_tables; t; t = (const gm_table *)(const void *)t->blk.next) {
+        tables++;
+        if (!gm_table_held(t) && !reap) gm_fail(c, 14, "a dead array no iterator holds is kept");
+        held = true;
+    }
+    if (kept && !held && !reap) gm_fail(c, 14, "%zu key blocks kept with no array kept", kept);
+    if (gm_count(&m->retired) != tables + kept)
+        gm_fail(c, 14, "retired %zu but %zu arrays and %zu blocks kept", gm_count(&m->retired), tables, kept);
+}
+
 int gomap_check(const gomap *m, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
     if (!m) return 0;
@@ -238,12 +257,14 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
     /* The graveyard may be being freed by a finishing iterator: wait. */
     atomic_bool *draining = &((gomap *)(uintptr_t)m)->draining;
     while (atomic_exchange_explicit(draining, true, memory_order_acquire)) {}
-    for (const gm_block *b = m->graveyard; b; b = b->next) c.bytes += b->size;
+    size_t kept = 0;
+    for (const gm_block *b = m->graveyard; b; b = b->next, kept++) c.bytes += b->size;
+    for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next, kept++)
+        c.bytes += d->blk.size;
+    gm_check_kept(&c, kept);
     for (const gm_table *t = m->dead_tables; t; t = (const gm_table *)(const void *)t->blk.next)
         c.bytes += gm_table_bytes(m, t);
     for (const gm_region *r = m->releasing; r; r = r->next) c.bytes += r->size - r->done;
-    for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next)
-        c.bytes += d->blk.size;
     size_t bytes = gm_count(&m->bytes);
     atomic_store_explicit(draining, false, memory_order_release);
     if (c.bytes != bytes) gm_fail(&c, 12, "bytes %zu but blocks add up to %zu", bytes, c.bytes);

@@ -132,6 +132,7 @@ gm_table *gm_table_new(gomap *m, unsigned B) {
     gm_table *t = (gm_table *)(void *)(hp - GM_BLOCK_HDR);
     size_t hdr_size = t->blk.size;
     memset(t, 0, sizeof *t);
+    atomic_init(&t->iter_refs, 0);
     t->blk.size = hdr_size;
     if (!gm_mem_alloc(m, t, 64 + (n + extra) * m->bsize)) {
         gm_block_free(m, &t->blk);
@@ -187,20 +188,21 @@ static void gm_drop_spares(gomap *m, gm_table *t, void (*drop)(gomap *, gm_block
     }
 }
 
-/* Zero every main bucket and forget the overflow buckets (their memory goes
-   back through gm_retire: an iterator may still be inside them).  t is the
-   current array; while growing only its ready chains are walked. */
+/* Zero every main bucket and free the overflow buckets.  t is the current
+   array; while growing only its ready chains are walked.  An iterator
+   inside one of these chains notices the clear (clear_seq) before it reads
+   its chain again, so nothing needs to be kept for it. */
 void gm_table_zero(gomap *m, gm_table *t) {
-    gm_drop_all_overflow(m, t, m->oldbuckets ? gm_new_bucket_ready : NULL, gm_retire);
+    gm_drop_all_overflow(m, t, m->oldbuckets ? gm_new_bucket_ready : NULL, gm_block_free);
     memset(t->buckets, 0, t->nbuckets * m->bsize);
     t->pre_next = t->buckets + t->nbuckets * m->bsize;
     t->n_overflow = 0;
 }
 
 /* Retire an array that is no longer the current or old one: free it now, or
-   keep it for the iterators that may still walk it. */
+   keep it for the iterators that hold it (I14). */
 void gm_table_retire(gomap *m, gm_table *t) {
-    if (atomic_load_explicit(&m->live_iters, memory_order_acquire) == 0) {
+    if (!gm_table_held(t)) {
         gm_table_free(m, t);
         return;
     }
@@ -523,9 +525,9 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
                 dst->i++;
             }
         }
-        /* Nobody reads an evacuated chain again unless an iterator started
-           before this grow: then its overflow buckets must wait. */
-        if (atomic_load_explicit(&m->live_iters, memory_order_acquire) == 0)
+        /* Nobody reads an evacuated chain again unless an iterator holds
+           the old array: then its overflow buckets stay with it. */
+        if (!gm_table_held(old))
             old->standalone -= gm_drop_chain_overflow(m, old, ob, gm_block_free);
         m->evacuated++;
         m->op_evacuated++;

@@ -1,6 +1,7 @@
 /*
- * iter.c -- iteration, exactly as Go's mapiterinit/mapiternext (SPEC.md
- * section 9) with Go 1.24's clearSeq rule (section 10).
+ * iter.c -- iteration, exactly as Go's mapiterinit/mapiternext
+ * (runtime/map.go) with Go 1.24's clearSeq rule (an iterator returns no
+ * entry from before a clear).
  *
  * The iterator walks a snapshot of the bucket array taken at init, starting
  * at a random bucket and, inside every bucket, at a random slot offset.
@@ -12,8 +13,9 @@
  *     old bucket is not yet evacuated, it walks that old bucket instead,
  *     keeping only the entries that will move to the bucket it is visiting;
  *   - if the map was cleared since init, every entry is looked up again.
- * The snapshot array and every block it reaches stay allocated while the
- * iterator is live (the map's graveyard, see map.c).
+ * The iterator holds its snapshot array, and the old array if the map was
+ * growing when it started: what they reach stays allocated while it is
+ * live (I14, see map.c).
  */
 #include "map_internal.h"
 
@@ -32,7 +34,13 @@ void gomap_iter_init(gomap_iter *it, const gomap *m) {
     if ((gm_flags(m) & both) != both)
         atomic_fetch_or_explicit(&mm->flags, (unsigned char)both, memory_order_relaxed);
 
-    const gm_table *t = m->buckets;
+    /* Hold the arrays this iterator may read (I14). */
+    gm_table *t = mm->buckets;
+    atomic_fetch_add_explicit(&t->iter_refs, 1, memory_order_acq_rel);
+    if (mm->oldbuckets) {
+        it->old_table = mm->oldbuckets;
+        atomic_fetch_add_explicit(&mm->oldbuckets->iter_refs, 1, memory_order_acq_rel);
+    }
     uint64_t r = gm_rand64();
     it->table = t;
     it->B = (uint8_t)t->B;
@@ -44,12 +52,20 @@ void gomap_iter_init(gomap_iter *it, const gomap *m) {
     it->live = 1;
 }
 
+/* Let go of array t; true when no iterator holds it any more. */
+static bool gm_iter_unhold(const void *t) {
+    gm_table *tt = (gm_table *)(uintptr_t)t;
+    return atomic_fetch_sub_explicit(&tt->iter_refs, 1, memory_order_acq_rel) == 1;
+}
+
 void gomap_iter_done(gomap_iter *it) {
     if (!it || !it->live) return;
     it->live = 0;
     gomap *mm = (gomap *)(uintptr_t)it->map;
-    if (atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel) == 1)
-        gm_drain_after_iteration(mm); /* the last one frees what it kept */
+    bool freed = gm_iter_unhold(it->table);
+    if (it->old_table) freed |= gm_iter_unhold(it->old_table);
+    atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel);
+    if (freed) gm_reap_after_iteration(mm); /* free what no one holds now */
 }
 
 /* During a doubling, does the old-bucket entry with key k and tophash th

@@ -91,13 +91,16 @@
  * 2 us faults over one insert in a hundred while the map grows.
  *
  * Memory while iterating.  Go's garbage collector keeps an old bucket array
- * alive while an iterator holds it.  Here every block the map allocates
- * carries a small header, and a block that an iterator might still read (an
- * old array, an overflow bucket dropped by clear, an out-of-line key, copied
- * string bytes) is "retired" onto the map's graveyard instead of freed while
- * any iterator is live.  The next write after the last iterator is done
- * frees the graveyard.  A key destructor whose key an iterator might still
- * hash is deferred the same way (one small allocation per delete).
+ * alive while an iterator holds it, and with it whatever its slots point
+ * to.  Here an iterator holds (counts a reference on) the array that was
+ * current when it started, and the old one if the map was growing then.
+ * A held array that dies is kept until the iterator is done; when a key
+ * that one of its evacuated slots names is released, what the key owns
+ * (an out-of-line block, copied string bytes, its destructor call) is kept
+ * too, on the map's graveyard, since the iterator will look that key up
+ * again.  Nothing else waits: a forgotten iterator keeps at most two arrays
+ * and one key per slot of them (I14).  Every block the map allocates
+ * carries a small header, so keeping one needs no allocation.
  *
  * Concurrent misuse.  A writer toggles GM_WRITING on entry and checks it is
  * still set on exit; readers and iterators check that it is clear.  This is
@@ -122,7 +125,7 @@
  *      (2^oldB - 1) in the old one.
  *  I3  Tophash: every live slot's tophash is >= 5 and, for a key equal to
  *      itself, equals tophash(hash(key)).
- *  I4  Tombstones (SPEC.md section 8): along every chain, an emptyRest slot
+ *  I4  Tombstones: along every chain, an emptyRest slot
  *      is followed only by emptyRest slots, and the last slot that is not
  *      emptyRest is never emptyOne.
  *  I5  Evacuation marks appear only in the old array, and an old chain is
@@ -151,6 +154,11 @@
  *      at most its buckets are faulted in.  It does not delay the grow:
  *      the insert that takes count past the load factor starts the grow
  *      with it, faulted in or not.
+ *  I14 Kept memory: dead arrays are kept (dead_tables) only while an
+ *      iterator holds them, and key blocks or destructor calls only while
+ *      some array is kept; each kept key was named by an evacuated slot
+ *      of a held array, which then became evacuatedEmpty.  retired counts
+ *      the kept arrays, blocks and destructor batches.
  */
 #include "map_internal.h"
 
@@ -178,32 +186,76 @@ void gm_block_free(gomap *m, gm_block *blk) {
     m->a.free(m->a.ctx, blk, blk->size);
 }
 
-static bool gm_iterators_live(const gomap *m) {
-    return atomic_load_explicit(&((gomap *)m)->live_iters, memory_order_acquire) != 0;
+/*
+ * What live iterators keep (I14).  An iterator reads the array that was
+ * current when it started and, if the map was growing then, the old one:
+ * it holds both (iter_refs).  A held array that dies -- its grow finished,
+ * or a clear dropped it -- is kept on dead_tables instead of freed.  Its
+ * evacuated slots still name keys that now live in the current array, and
+ * the iterator looks those keys up again when it reaches them, so what such
+ * a key owns (an out-of-line block, copied string bytes, its destructor
+ * call) must outlive the key's release: gm_key_kept finds out, per key.
+ * Everything else is freed at once, as with no iterator.  A slot that
+ * named a released key is marked evacuatedEmpty, so it names nothing
+ * more: an iterator never finished keeps at most its two arrays and one
+ * key per slot of them, however long the map lives on.
+ */
+
+/* Is some array other than the current one held by an iterator? */
+static bool gm_keeping(const gomap *m) {
+    return m->dead_tables || (m->oldbuckets && gm_table_held(m->oldbuckets));
 }
 
-/* Free blk now, or queue it on the graveyard if an iterator may read it. */
-void gm_retire(gomap *m, gm_block *blk) {
-    if (!gm_iterators_live(m)) {
-        gm_block_free(m, blk);
-        return;
+/* Does an array t that an iterator may still read name the key in kslot
+   (whose hash is hash) in an evacuated slot?  Only t's chain for hash can,
+   and evacuation copied the key slot bytewise: the same out-of-line
+   pointer, the same string pointer, the same key bytes.  Each such slot
+   becomes evacuatedEmpty: its key is being released, so the iterator
+   would not find it in the map anyway (or would find a key inserted since,
+   which Go lets an iterator skip), and a later key with the same bytes is
+   another key that this slot never named. */
+static bool gm_table_claims_key(const gomap *m, gm_table *t, const char *kslot, uint64_t hash) {
+    bool found = false;
+    for (char *b = gm_bucket(t, hash & gm_mask(t->B), m->bsize); b; b = gm_overflow(m, b)) {
+        uint8_t *th = gm_tophashes(b);
+        for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
+            if ((th[i] == GM_EVACUATED_X || th[i] == GM_EVACUATED_Y) &&
+                memcmp(gm_kslot(m, b, i), kslot, m->ksz) == 0) {
+                th[i] = GM_EVACUATED_EMPTY;
+                found = true;
+            }
     }
+    return found;
+}
+
+/* Must what the key in kslot owns be kept for an iterator (see above)?
+   A write only (it marks the kept arrays' slots).  A key unequal to itself
+   cannot be found by its hash: kept whenever any array is. */
+static bool gm_key_kept(gomap *m, const char *kslot, uint64_t hash) {
+    if (!gm_keeping(m)) return false;
+    if (!m->reflexive) return true;
+    bool kept = false;
+    for (gm_table *t = m->dead_tables; t; t = (gm_table *)(void *)t->blk.next)
+        kept |= gm_table_claims_key(m, t, kslot, hash);
+    if (m->oldbuckets && gm_table_held(m->oldbuckets))
+        kept |= gm_table_claims_key(m, m->oldbuckets, kslot, hash);
+    return kept;
+}
+
+/* Queue a released key block until no array is kept. */
+static void gm_keep_block(gomap *m, gm_block *blk) {
     blk->next = m->graveyard;
     m->graveyard = blk;
     gm_count_add(&m->retired, 1);
 }
 
-/* Free everything retired, running deferred key destructors. */
-static void gm_drain_all(gomap *m) {
-    while (m->dead_tables) {
-        gm_table *t = m->dead_tables;
-        m->dead_tables = (gm_table *)(void *)t->blk.next;
-        gm_table_free(m, t);
-    }
+/* Free the graveyard and run the deferred key destructors. */
+static void gm_free_kept_keys(gomap *m) {
     while (m->graveyard) {
         gm_block *b = m->graveyard;
         m->graveyard = b->next;
         gm_block_free(m, b);
+        gm_count_sub(&m->retired, 1);
     }
     while (m->deferred) {
         gm_deferred *d = m->deferred;
@@ -211,25 +263,51 @@ static void gm_drain_all(gomap *m) {
         char *keys = (char *)d + sizeof *d;
         for (size_t i = 0; i < d->nkeys; i++) m->t.key_destroy(keys + i * m->t.key_size);
         gm_block_free(m, &d->blk);
+        gm_count_sub(&m->retired, 1);
     }
+}
+
+/* Free everything kept, held or not (gomap_free). */
+static void gm_drain_all(gomap *m) {
+    while (m->dead_tables) {
+        gm_table *t = m->dead_tables;
+        m->dead_tables = (gm_table *)(void *)t->blk.next;
+        gm_table_free(m, t);
+    }
+    gm_free_kept_keys(m);
     atomic_store_explicit(&m->retired, 0, memory_order_relaxed);
 }
 
-/* Called at the start of every write: free the graveyard once no iterator
-   is live any more. */
-void gm_drain_graveyard(gomap *m) {
-    if ((m->graveyard || m->deferred || m->dead_tables) && !gm_iterators_live(m)) gm_drain_all(m);
+/* Free the kept arrays no iterator holds any more, and the kept keys once
+   no array is kept.  Run by a write, or by a finishing iterator that won
+   `draining`. */
+void gm_reap(gomap *m) {
+    atomic_store_explicit(&m->reap, false, memory_order_relaxed);
+    for (gm_table **pp = &m->dead_tables; *pp;) {
+        gm_table *t = *pp;
+        if (gm_table_held(t)) {
+            pp = (gm_table **)(void *)&t->blk.next;
+            continue;
+        }
+        *pp = (gm_table *)(void *)t->blk.next;
+        gm_table_free(m, t);
+        gm_count_sub(&m->retired, 1);
+    }
+    if (!gm_keeping(m)) gm_free_kept_keys(m);
 }
 
 /*
- * Called by the iterator that was the last live one.  Other threads may be
+ * Called by an iterator that let go of an array.  Other threads may be
  * reading (or finishing iterators) at the same time, but no write can run:
- * one thread at a time wins `draining` and frees; new iterators never read
- * retired blocks, since they start on the current array.
+ * one thread at a time wins `draining` and frees; a thread that loses
+ * leaves the work to the next write (reap).
  */
-void gm_drain_after_iteration(gomap *m) {
-    if (atomic_exchange_explicit(&m->draining, true, memory_order_acquire)) return;
-    if (!gm_iterators_live(m)) gm_drain_all(m);
+void gm_reap_after_iteration(gomap *m) {
+    if (atomic_exchange_explicit(&m->draining, true, memory_order_acquire)) {
+        atomic_store_explicit(&m->reap, true, memory_order_relaxed);
+        return;
+    }
+    gm_reap(m);
     atomic_store_explicit(&m->draining, false, memory_order_release);
 }
 
@@ -254,9 +332,9 @@ static void gm_deferred_commit(gomap *m, gm_deferred *d) {
     gm_count_add(&m->retired, 1);
 }
 
-/* Does dropping a key now need a deferred destructor call (and so memory)? */
+/* May dropping a key now need a deferred destructor call (and so memory)? */
 static bool gm_need_defer(const gomap *m) {
-    return m->t.key_destroy && gm_iterators_live(m);
+    return m->t.key_destroy && gm_keeping(m);
 }
 
 /* ========================================================================
@@ -267,23 +345,30 @@ static gm_block *gm_payload_block(const void *payload) {
     return (gm_block *)(void *)((char *)(uintptr_t)payload - GM_BLOCK_HDR);
 }
 
-/* Drop the key in slot kslot: its destructor (now, or into d when iterators
-   are live), its out-of-line block, its copied bytes.  Zeroes the slot. */
-static void gm_release_key(gomap *m, char *kslot, gm_deferred *d) {
+/* Drop the key in slot kslot: its destructor, its out-of-line block, its
+   copied bytes -- now, or, when kept for an iterator (gm_key_kept), the
+   destructor call into d (never NULL then: gm_need_defer) and the blocks
+   onto the graveyard.  Zeroes the slot. */
+static void gm_release_key(gomap *m, char *kslot, gm_deferred *d, bool kept) {
     char *key = gm_deref(kslot, m->key_indirect);
     if (m->t.key_destroy) {
-        if (d)
+        if (kept && d)
             memcpy((char *)d + sizeof *d + d->nkeys++ * m->t.key_size, key, m->t.key_size);
         else
             m->t.key_destroy(key);
     }
+    gm_block *blk = NULL;
     if (m->key_indirect) {
-        gm_retire(m, gm_payload_block(key));
+        blk = gm_payload_block(key);
     } else if (m->str_copy) {
         gomap_str s;
         memcpy(&s, kslot, sizeof s);
-        if (s.ptr) gm_retire(m, gm_payload_block(s.ptr));
+        if (s.ptr) blk = gm_payload_block(s.ptr);
     }
+    if (blk && kept)
+        gm_keep_block(m, blk);
+    else if (blk)
+        gm_block_free(m, blk);
     memset(kslot, 0, m->ksz);
 }
 
@@ -380,6 +465,7 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
     atomic_init(&m->live_iters, 0);
     atomic_init(&m->retired, 0);
     atomic_init(&m->draining, false);
+    atomic_init(&m->reap, false);
     atomic_init(&m->bytes, sizeof *m);
     m->a = a;
     m->t = *t;
@@ -441,12 +527,17 @@ size_t gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
 typedef struct gm_release_ctx {
     gomap *m;
     gm_deferred *d;
+    bool keeping; /* some array is kept for an iterator (gm_keeping) */
 } gm_release_ctx;
 
 static void gm_release_entry(void *ctx, char *b, size_t i) {
     gm_release_ctx *c = (gm_release_ctx *)ctx;
-    gm_release_key(c->m, gm_kslot(c->m, b, i), c->d);
-    gm_release_val(c->m, gm_vslot(c->m, b, i));
+    gomap *m = c->m;
+    char *kslot = gm_kslot(m, b, i);
+    bool kept = c->keeping && !m->plain_keys &&
+                gm_key_kept(m, kslot, gm_hash_key(m, gm_key(m, b, i), m->path));
+    gm_release_key(m, kslot, c->d, kept);
+    gm_release_val(m, gm_vslot(m, b, i));
     /* An iterator may still walk this (old) chain: the slot is empty now,
        not a live slot holding a zeroed key. */
     gm_tophashes(b)[i] = GM_EMPTY_ONE;
@@ -456,7 +547,7 @@ void gomap_free(gomap *m) {
     if (!m) return;
     /* Live iterators are the caller's error here; ignore them. */
     atomic_store(&m->live_iters, 0);
-    gm_release_ctx c = {m, NULL};
+    gm_release_ctx c = {m, NULL, false};
     gm_for_each(m, gm_release_entry, &c);
     if (m->buckets) gm_table_free(m, m->buckets); /* first: it asks the old one */
     if (m->oldbuckets) gm_table_free(m, m->oldbuckets);
@@ -471,14 +562,14 @@ void gomap_free(gomap *m) {
 size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
 
 /* ========================================================================
- * Writers: entry and exit (concurrent-misuse detection, SPEC.md section 12)
+ * Writers: entry and exit (Go's concurrent-misuse detection)
  * ======================================================================== */
 
-/* Housekeeping deferred to the start of a write: memory retired for
+/* Housekeeping deferred to the start of a write: memory kept for
    iterators that are gone, dead arrays still being unmapped, the next
    array still being faulted in. */
 static GM_NOINLINE void gm_writer_housekeeping(gomap *m) {
-    gm_drain_graveyard(m);
+    if (atomic_load_explicit(&m->reap, memory_order_relaxed)) gm_reap(m);
     if (m->releasing) gm_release_some(m, GM_RELEASE_PER_WRITE);
     if (m->next) gm_prefault_some(m);
 }
@@ -490,7 +581,8 @@ GM_INLINE bool gm_writer_begin(gomap *m) {
         return false;
     }
     gm_set_flags(m, f ^ GM_WRITING);
-    if (GM_UNLIKELY(gm_count(&m->retired) != 0 || m->releasing != NULL || m->next != NULL))
+    if (GM_UNLIKELY(atomic_load_explicit(&m->reap, memory_order_relaxed) || m->releasing != NULL ||
+                    m->next != NULL))
         gm_writer_housekeeping(m);
     m->op_evacuated = 0;
     return true;
@@ -771,12 +863,13 @@ GM_INLINE void gm_store_new(gomap *m, char *b, size_t i, const void *key, const 
 /* Overwrite a stored key with an equal one (floats: -0 for +0; borrowed
    strings: the new view).  The old key's destructor runs, deferred if an
    iterator may still hash it. */
-static int gm_key_update(gomap *m, char *b, size_t i, const void *key) {
+static int gm_key_update(gomap *m, char *b, size_t i, const void *key, uint64_t hash) {
     char *stored = gm_key(m, b, i);
     if (stored == key) return GOMAP_OK; /* the stored key itself */
     if (m->t.key_destroy) {
         gm_deferred *d = NULL;
-        if (gm_need_defer(m) && !(d = gm_deferred_new(m, 1))) return GOMAP_ENOMEM;
+        if (gm_key_kept(m, gm_kslot(m, b, i), hash) && !(d = gm_deferred_new(m, 1)))
+            return GOMAP_ENOMEM;
         if (d) {
             memcpy((char *)d + sizeof *d, stored, m->t.key_size);
             d->nkeys = 1;
@@ -824,7 +917,7 @@ again:;
             size_t i = GM_SLOT_OF(bits);            /* tophash matches: compare keys */
             ns++;
             if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
-            if (m->key_update && gm_key_update(m, b, i, key) != GOMAP_OK) goto out;
+            if (m->key_update && gm_key_update(m, b, i, key, hash) != GOMAP_OK) goto out;
             val = gm_val(m, b, i);                  /* an update */
             *inserted = false;
             goto out;
@@ -986,7 +1079,7 @@ GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
             if (m->plain_keys)
                 gm_zero(gm_kslot(m, b, i), m->ksz);
             else
-                gm_release_key(m, gm_kslot(m, b, i), d);
+                gm_release_key(m, gm_kslot(m, b, i), d, gm_key_kept(m, gm_kslot(m, b, i), hash));
             if (m->plain_vals)
                 gm_zero(gm_vslot(m, b, i), m->vsz);
             else
@@ -1159,7 +1252,7 @@ int gomap_clear(gomap *m) {
     if (!m) return GOMAP_EINVAL;
     if (m->count == 0) return GOMAP_OK;
     if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
-    gm_release_ctx c = {m, NULL};
+    gm_release_ctx c = {m, NULL, gm_keeping(m)};
     if (gm_need_defer(m) && !(c.d = gm_deferred_new(m, m->count))) {
         gm_writer_end(m);
         return GOMAP_ENOMEM;

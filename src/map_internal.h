@@ -2,7 +2,7 @@
  * map_internal.h -- the map's data structures, constants and small helpers,
  * shared by map.c (operations), grow.c (growth), iter.c (iteration) and
  * check.c (stats and the invariant checker).  The design essay is at the top
- * of map.c; invariants are referred to there as I1..I9.
+ * of map.c, with the invariants I1..I14 that check.c verifies.
  */
 #ifndef GOMAP_MAP_INTERNAL_H
 #define GOMAP_MAP_INTERNAL_H
@@ -11,7 +11,7 @@
 
 #include <stdatomic.h>
 
-/* ---- constants (SPEC.md section 1) ---------------------------------------- */
+/* ---- constants (Go's runtime/map.go) --------------------------------------- */
 
 enum {
     GM_BUCKET_BITS = 3,
@@ -100,6 +100,7 @@ typedef struct gm_table {
     gm_block *spare;     /* standalone overflow buckets reserved, not yet used */
     size_t standalone;   /* standalone overflow buckets linked into chains */
     size_t n_overflow;   /* overflow buckets linked into chains (exact) */
+    atomic_size_t iter_refs; /* live iterators that may read this array */
 } gm_table;
 
 /* Arrays at least this large are mmap'ed when the map uses the default
@@ -157,10 +158,12 @@ struct gomap {
     gomap_type t;
     gomap_allocator a;
 
-    /* memory kept for iterators */
+    /* memory kept for iterators (I14) */
     atomic_size_t live_iters; /* iterators initialised and not yet done */
-    gm_block *graveyard;      /* retired blocks, freed when no iterator is live */
-    gm_table *dead_tables;    /* retired arrays, likewise */
+    gm_block *graveyard;      /* released key blocks that a kept array still
+                                 names; freed when no array is kept */
+    gm_table *dead_tables;    /* kept arrays: dead, but live iterators may read
+                                 them (iter_refs > 0) */
     gm_region *releasing;     /* dead mmap regions being unmapped bit by bit */
     gm_table *next;           /* the array the next grow will use, while its
                                  pages are faulted in (I13); else NULL */
@@ -168,8 +171,10 @@ struct gomap {
     size_t prefault_at;       /* count at which an insert allocates next and
                                  starts faulting it in; SIZE_MAX: never */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
-    atomic_size_t retired;    /* blocks on the graveyard + deferred */
+    atomic_size_t retired;    /* blocks on the graveyard + deferred + kept arrays */
     atomic_bool draining;     /* someone is freeing the graveyard */
+    atomic_bool reap;         /* an iterator let go of an array while another
+                                 thread was freeing: the next write frees */
 
     /* accounting and work counters (reported by gomap_stats_get) */
     atomic_size_t bytes;      /* atomic: the last iterator's done may free */
@@ -410,12 +415,16 @@ GM_INLINE bool gm_keys_equal(const gomap *m, const void *key, const char *stored
 
 /* ---- shared between the map's files ------------------------------------------ */
 
+/* Does a live iterator hold array t (iter_refs)? */
+GM_INLINE bool gm_table_held(const gm_table *t) {
+    return atomic_load_explicit(&((gm_table *)(uintptr_t)t)->iter_refs, memory_order_acquire) != 0;
+}
+
 /* memory (map.c) */
 GM_HIDDEN void *gm_block_alloc(gomap *m, size_t payload);
 GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
-GM_HIDDEN void gm_retire(gomap *m, gm_block *blk);
-GM_HIDDEN void gm_drain_graveyard(gomap *m);
-GM_HIDDEN void gm_drain_after_iteration(gomap *m);
+GM_HIDDEN void gm_reap(gomap *m);
+GM_HIDDEN void gm_reap_after_iteration(gomap *m);
 GM_HIDDEN void gm_set_current(gomap *m, gm_table *t);
 
 /* lookup for the iterator: key and value pointers of key's entry, or NULL */
