@@ -2,7 +2,7 @@
  * refmodel.h -- what the map tests share beyond testutil.h: the test scale,
  * a trivial reference map for differential tests, and a CUSTOM key type whose
  * hash is the key itself, so that a test can place keys in chosen buckets
- * (bucket = hash & (2^B - 1), tophash = top byte; SPEC.md section 3).
+ * (bucket = hash & (2^B - 1), tophash = top byte).
  *
  * The reference map is deliberately dumb: keys are small integer ids
  * 0..cap-1, so it is a pair of arrays indexed by id.  Each test maps ids to

@@ -2,10 +2,10 @@
  * test_map_bounds.c -- the work bounds, counted through gomap_stats (never
  * timed): no write evacuates more than GOMAP_EVACUATE_PER_WRITE old buckets,
  * reads evacuate nothing, the nevacuate scan skips at most
- * GOMAP_EVACUATE_SCAN_CAP evacuated buckets per advance (SPEC.md section 7);
+ * GOMAP_EVACUATE_SCAN_CAP evacuated buckets per advance;
  * growth is incremental (the insert that starts a grow moves almost
  * nothing); a same-size grow happens when deletes leave sparse overflow
- * chains (sections 1, 7); freed slots are reused (section 6).  Keys with an
+ * chains; freed slots are reused.  Keys with an
  * identity hash (refmodel.h) put entries in chosen buckets.
  */
 #include "gomap.h"

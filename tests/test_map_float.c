@@ -1,6 +1,5 @@
 /*
- * test_map_float.c -- Go's float-key semantics (SPEC.md sections 1, 7, 9,
- * 13, 15): +0 and -0 are one key and an overwrite stores the latest
+ * test_map_float.c -- Go's float-key semantics: +0 and -0 are one key and an overwrite stores the latest
  * representation (key update), also through growth and iteration; every NaN
  * is a new key that is never found, never deleted, always iterated and
  * removed only by clear; NaN keys survive growth with an iterator live

@@ -1,6 +1,6 @@
 /*
- * test_map_iter.c -- iteration as Go's `for k, v := range m` (SPEC.md
- * section 9, clear during iteration section 10): each entry at most once,
+ * test_map_iter.c -- iteration as Go's `for k, v := range m` (and Go
+ * 1.24's rule for a clear during iteration): each entry at most once,
  * surviving entries exactly once, deleted-before-reached never, updated
  * values seen latest, random order; Go's hard cases by name
  * (TestIterGrowAndDelete, TestIterGrowWithGC, TestMapIterDuplicate,
@@ -677,7 +677,7 @@ static void test_clear_older_array_issue70189(void) {
         gomap_iter_init(&it, m);
         bool start = true;
         while (gomap_iter_next(&it)) {
-            if (!start) RM_FAIL("an entry was produced after clear (issue 70189)");
+            if (!start) RM_FAIL("an entry was produced after clear (Go issue 70189)");
             for (uint64_t i = 0; i < 10 + (uint64_t)(r % 40); i++) {
                 double k = (double)i;
                 CHECK(gomap_put(m, &k, &i) == 1);
@@ -713,7 +713,7 @@ static void test_clear_mid_grow_issue59411(void) {
         int steps = 0;
         while (gomap_iter_next(&it)) {
             if (steps == r % 20) CHECK_EQ(gomap_clear(m), GOMAP_OK);
-            else if (steps > r % 20) RM_FAIL("iteration went on after clear (issue 59411)");
+            else if (steps > r % 20) RM_FAIL("iteration went on after clear (Go issue 59411)");
             steps++;
         }
         CHECK_EQ(gomap_len(m), 0);

@@ -1,5 +1,5 @@
 /*
- * test_map_misuse.c -- concurrent-misuse detection (SPEC.md section 12),
+ * test_map_misuse.c -- Go's concurrent-misuse detection,
  * provoked deterministically in one thread: a CUSTOM key's equal callback
  * runs during a write's bucket scan, while the writer holds its "writing"
  * mark, and calls back into the same map.  The installed fatal handler
