@@ -196,6 +196,24 @@ static void gm_check_growth(gm_checker *c) {
     if (m->B != o->B + (same ? 0u : 1u)) gm_fail(c, 6, "B %u vs old B %u (same=%d)", m->B, o->B, same);
 }
 
+/* I7: while growing, a new bucket whose old bucket is not yet evacuated has
+   not been written.  Only an mmap'ed array shows it: it came zeroed and
+   nothing may write a bucket of it before that bucket's evacuation (a
+   malloc'ed one holds whatever the allocator left there). */
+static void gm_check_ready(gm_checker *c) {
+    const gomap *m = c->m;
+    if (!m->oldbuckets || !m->buckets || !m->buckets->mapped) return;
+    for (size_t i = 0; i < m->buckets->nbuckets; i++) {
+        if (gm_new_bucket_ready(m, i)) continue;
+        const char *b = gm_bucket(m->buckets, i, m->bsize);
+        for (size_t j = 0; j < m->bsize; j++)
+            if (b[j]) {
+                gm_fail(c, 7, "new bucket %zu written before its old bucket was evacuated", i);
+                return;
+            }
+    }
+}
+
 /* I13: the array being faulted in for the next grow. */
 static void gm_check_next(gm_checker *c) {
     const gomap *m = c->m;
@@ -238,6 +256,7 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
     gm_checker c = {m, msg, msglen, 0, 0, sizeof *m};
     if (gm_flags(m) & GM_WRITING) gm_fail(&c, 10, "writing flag set outside a write");
     gm_check_growth(&c);
+    gm_check_ready(&c);
     gm_check_next(&c);
     if (m->buckets) {
         const gm_table *t = m->buckets;
