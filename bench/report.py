@@ -465,7 +465,8 @@ def write_md(data, path, html_name):
     if m.get("packages"):
         out.append("- packages: " + ", ".join("%s %s" % kv for kv in sorted(m["packages"].items())))
     out.append("- rows: " + ", ".join(LABEL[t] for t in data.tables))
-    out.append("- plots: [%s](%s)" % (html_name, html_name))
+    out.append("- plots: %s, written beside this file by `bench/report.py` (a generated "
+               "page: kept in the build tree, not committed)" % html_name)
     out.append("")
     out.append("## How to read this")
     out.append("")
