@@ -55,14 +55,33 @@
  * Memory.  Nothing is required of a thread.  Optional calls:
  * gomap_sync_thread_detach() releases the calling thread's record early
  * (thread exit does it automatically), and gomap_sync_barrier() frees
- * everything retired so far (for shutdown and leak checkers).  Retired but
- * not yet freed memory is bounded by one batch per thread (128 nodes or 256
- * KiB) plus a backlog of sealed batches that writers keep under ~2048 + 512
- * per thread nodes by waiting briefly for lagging readers -- unless a thread
- * is stalled *inside* a map call (blocked in a user equality function, say):
- * then nothing retired anywhere is freed until that call returns, and every
- * writer that seals a batch meanwhile waits ~1 ms for it first.  A thread
- * that sleeps between calls costs nothing.  Details: src/ebr.c.
+ * everything retired so far (for shutdown and leak checkers).
+ *
+ * What is retired but not yet freed, counted in items (a trie node or an
+ * entry; a whole trie dropped by gomap_sync_clear counts as one):
+ *   - each thread's open batch: at most 128 items or 256 KiB;
+ *   - sealed batches, process-wide (retired_process in the stats).  A
+ *     writer that seals a batch while they exceed
+ *         L = 2048 + 512 * T          (retired_limit in the stats)
+ *     waits for lagging readers, retrying, for at most ~1 ms (4 yields,
+ *     then 20 sleeps of 50 us).  T is the number of threads registered now
+ *     (threads in the stats): those that have called a function of this
+ *     header and have neither exited nor called gomap_sync_thread_detach()
+ *     since.  A thread that has exited or detached no longer counts, however
+ *     many threads once ran.  So the sealed batches hold at most
+ *         L + 128 * (T + X)
+ *     items, where X is the number of those waits that ran out with the
+ *     backlog still over L (throttle_timeouts in the stats): every writer
+ *     may seal one batch past L before it waits, and one more per wait that
+ *     runs out.  X stays 0 while a lagging reader (a thread preempted inside
+ *     a call) gets a CPU within a writer's wait.  Besides, a thread that
+ *     exits or detaches, and gomap_sync_free, seal open batches without
+ *     waiting (they were counted as open batches before).
+ * A thread stalled *inside* a map call (blocked in a user equality
+ * function, say) makes X grow: nothing retired anywhere is freed until that
+ * call returns, and every writer that seals a batch meanwhile waits ~1 ms
+ * for it first.  A thread that sleeps between calls costs nothing.  Details:
+ * src/ebr.c.
  *
  * Pools.  Each map keeps its trie nodes and entries in a pool of its own:
  * chunks taken from its allocator (1 KiB first, doubling to 64 KiB), cut
@@ -243,6 +262,13 @@ typedef struct gomap_sync_stats {
     size_t pool_bytes;      /* this map: bytes of its pool's chunks (nodes,
                                entries and free blocks; see "Pools") */
     size_t pool_free;       /* this map: freed blocks waiting in the pool */
+    unsigned threads;       /* threads registered now (see "Memory"), read
+                               before this call registers the caller */
+    size_t retired_limit;   /* the sealed backlog above which writers wait:
+                               2048 + 512 * threads (see "Memory") */
+    uint64_t throttle_timeouts; /* process, since start: writer waits that
+                               ran out with the backlog still over the
+                               limit (see "Memory") */
 } gomap_sync_stats;
 
 /* Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide

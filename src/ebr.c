@@ -93,10 +93,13 @@
  * the middle of a call, and every advance then fails until it runs again: on
  * 2 CPUs with 4 churning threads the backlog reached 170,000 nodes.  So a
  * writer that seals while the backlog exceeds GM_EBR_BACKLOG_BASE +
- * GM_EBR_BACKLOG_PER_THREAD per registered thread yields, then sleeps 50 us
- * at a time, retrying the advance, for at most GM_EBR_THROTTLE_ROUNDS rounds
- * (~1 ms): that gives the CPU to the lagging reader.  The same test then
- * peaks at ~5,400 nodes, with no measurable cost to the churn.
+ * GM_EBR_BACKLOG_PER_THREAD per thread registered now yields, then sleeps
+ * 50 us at a time, retrying the advance, for at most GM_EBR_THROTTLE_ROUNDS
+ * rounds (~1 ms): that gives the CPU to the lagging reader.  The same test
+ * then peaks at ~5,400 nodes, with no measurable cost to the churn.  The
+ * limit counts the records in use now (gm_ebr_live), not every record ever
+ * created: sized by the latter, a process that once ran 32 threads kept a
+ * limit of ~19,000 nodes for good, and peaked there with 3 threads left.
  * A batch may be freed by any thread (the allocator of a concurrent map must
  * therefore be thread-safe).  gm_ebr_barrier() steals every open bag, seals
  * it, and advances (yielding while some reader lags) until all of them are
@@ -110,11 +113,22 @@
  *     sleeps *outside* a call costs this and nothing more: its record reads 0
  *     and never holds an advance back);
  *   - sealed bags: with every thread making progress, below
- *     GM_EBR_ADVANCE_AT plus the bags sealed in the last two epochs; with
- *     threads preempted inside calls, throttling keeps it near its limit
- *     (2048 + 512 per registered thread; tests/test_sync_stall.c prints the
- *     peak: one writer, 1,050 nodes, asserted <= 1024 + 2 x 128; four
- *     writers on two CPUs, ~5,400);
+ *     GM_EBR_ADVANCE_AT plus the bags sealed in the last two epochs
+ *     (tests/test_sync_stall.c: one writer, 1,050 nodes, asserted <= 1024 +
+ *     2 x 128); with threads preempted inside calls, throttling keeps it at
+ *     most L + GM_EBR_BAG_CAP x (T + X), where L = gm_ebr_backlog_limit() =
+ *     2048 + 512 x T, T the threads registered now and X the throttle waits
+ *     that ran out (gm_ebr_throttle_timeouts).  Why: the backlog grows only
+ *     by seals, and a seal by put (or by take, which then leaves at most
+ *     GM_EBR_RESERVE_MAX items in the new bag: <= GM_EBR_BAG_CAP items per
+ *     call in all) is followed by a check; a writer that finds the backlog
+ *     over L does not seal again until its wait ends, which, while the
+ *     backlog stays over L, only a timeout does.  So while it stays over L,
+ *     each writer seals at most one bag, plus one per timeout.  Seals by
+ *     thread exit, detach and flush (gomap_sync_free) come on top: they were
+ *     open bags, counted above.  tests/test_sync_backlog.c asserts the bound
+ *     with 3 threads (one stalling inside calls) after 32 others have
+ *     exited: peak ~3,780 against L = 3,584;
  *   - but a thread stalled *inside* a call for good (blocked inside a user's
  *     key or value equality function) holds every advance back: all items
  *     retired meanwhile, by every thread, in every map, stay allocated until
@@ -157,16 +171,22 @@ static pthread_once_t gm_ebr_once = PTHREAD_ONCE_INIT;
 static pthread_key_t gm_ebr_key;
 static int gm_ebr_key_ok;
 
-/* Registry: records by index; block 0 is static.  nrecs only grows. */
+/* Registry: records by index; block 0 is static.  nrecs (records ever
+   created: the most threads registered at once) only grows and bounds the
+   scans; live counts the records in use now (claimed and not yet released),
+   and sizes the backlog limit.  Both change under gm_ebr_reg_mu. */
 static pthread_mutex_t gm_ebr_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Alignas(64) gm_ebr_rec gm_ebr_static_recs[GM_EBR_STATIC_RECS];
 static _Atomic(gm_ebr_rec *) gm_ebr_blocks[GM_EBR_MAX_BLOCKS];
 static _Atomic unsigned gm_ebr_nrecs;
+static _Atomic unsigned gm_ebr_live;
 
 /* Sealed bags, FIFO. */
 static pthread_mutex_t gm_ebr_bag_mu = PTHREAD_MUTEX_INITIALIZER;
 static gm_ebr_bag *gm_ebr_sealed_head, *gm_ebr_sealed_tail;
 static _Atomic size_t gm_ebr_pending_total;
+/* Throttle waits that ran out with the backlog still over the limit. */
+static _Atomic uint64_t gm_ebr_timeouts;
 
 _Static_assert(sizeof(gm_ebr_rec) == 64, "a record is one cache line");
 _Static_assert(GM_EBR_RESERVE_MAX < GM_EBR_BAG_CAP / 2, "bags hold several operations");
@@ -321,7 +341,10 @@ static void gm_ebr_rec_release(gm_ebr_rec *r) {
     if (b) gm_ebr_bag_retire(b);
     if (gm_ebr_tls == r) gm_ebr_tls = NULL;
     pthread_mutex_lock(&gm_ebr_reg_mu);
-    atomic_store_explicit(&r->in_use, 0, memory_order_relaxed);
+    if (atomic_load_explicit(&r->in_use, memory_order_relaxed)) {
+        atomic_store_explicit(&r->in_use, 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&gm_ebr_live, 1, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&gm_ebr_reg_mu);
 }
 
@@ -353,6 +376,7 @@ static void gm_ebr_fork_child(void) {
         if (b && b->n) gm_ebr_seal_locked(b);
         else if (b) gm_ebr_bag_recycle(b);
         atomic_store_explicit(&r->in_use, 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&gm_ebr_live, 1, memory_order_relaxed);
     }
     if (gm_ebr_light && !gm_ebr_membarrier_setup()) gm_ebr_light = 0;
     pthread_mutex_unlock(&gm_ebr_bag_mu);
@@ -391,6 +415,7 @@ gm_ebr_rec *gm_ebr_register(void) {
     r->collect_due = 0;
     atomic_store_explicit(&r->local, 0, memory_order_relaxed);
     atomic_store_explicit(&r->in_use, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gm_ebr_live, 1, memory_order_relaxed);
     pthread_mutex_unlock(&gm_ebr_reg_mu);
     if (gm_ebr_key_ok && pthread_setspecific(gm_ebr_key, r) != 0) {
         gm_ebr_rec_release(r);
@@ -467,15 +492,22 @@ gm_ebr_bag *gm_ebr_take(gm_ebr_rec *r, gm_ebr_domain *d, size_t need) {
     return b;
 }
 
-static size_t gm_ebr_backlog_limit(void) {
-    return GM_EBR_BACKLOG_BASE +
-           GM_EBR_BACKLOG_PER_THREAD * atomic_load_explicit(&gm_ebr_nrecs, memory_order_relaxed);
+unsigned gm_ebr_threads(void) {
+    return atomic_load_explicit(&gm_ebr_live, memory_order_relaxed);
+}
+
+/* Sized by the threads registered now: a thread that exited (or detached)
+   no longer counts, however many once ran. */
+size_t gm_ebr_backlog_limit(void) {
+    return GM_EBR_BACKLOG_BASE + GM_EBR_BACKLOG_PER_THREAD * (size_t)gm_ebr_threads();
 }
 
 /* The backlog is over the limit: some reader lags, typically a thread
    preempted inside a call on an oversubscribed machine.  Give it the CPU and
    retry, for a bounded time (a thread blocked inside a call for good must not
-   stop the writers, only slow them: ~1 ms per sealed batch). */
+   stop the writers, only slow them: ~1 ms per sealed batch).  A wait that
+   runs out is counted: each one lets its writer seal one more batch past the
+   limit (see "Memory bound" above). */
 static void gm_ebr_throttle(void) {
     size_t limit = gm_ebr_backlog_limit();
     for (unsigned i = 0; i < GM_EBR_THROTTLE_ROUNDS; i++) {
@@ -488,6 +520,12 @@ static void gm_ebr_throttle(void) {
         }
         gm_ebr_collect();
     }
+    if (atomic_load_explicit(&gm_ebr_pending_total, memory_order_relaxed) > limit)
+        atomic_fetch_add_explicit(&gm_ebr_timeouts, 1, memory_order_relaxed);
+}
+
+uint64_t gm_ebr_throttle_timeouts(void) {
+    return atomic_load_explicit(&gm_ebr_timeouts, memory_order_relaxed);
 }
 
 void gm_ebr_put(gm_ebr_rec *r, gm_ebr_bag *b) {

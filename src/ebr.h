@@ -65,7 +65,8 @@
    least this many retirements. */
 #define GM_EBR_ADVANCE_AT (8 * GM_EBR_BAG_CAP)
 /* Backlog above which a sealing writer waits for lagging readers (items in
-   sealed bags, process-wide): a base plus a share per registered thread. */
+   sealed bags, process-wide): a base plus a share per thread registered now
+   (gm_ebr_threads(); threads that have exited do not count). */
 #define GM_EBR_BACKLOG_BASE (16 * GM_EBR_BAG_CAP)
 #define GM_EBR_BACKLOG_PER_THREAD (4 * GM_EBR_BAG_CAP)
 /* How long it waits at most, per seal: 4 yields, then 50 us sleeps. */
@@ -207,5 +208,15 @@ GM_HIDDEN int gm_ebr_detach(void);
 
 /* Items in sealed bags not yet freed, process-wide. */
 GM_HIDDEN size_t gm_ebr_pending(void);
+/* Threads registered now: records claimed and not released (by thread exit,
+   gm_ebr_detach(), or, in a fork child, for the threads that did not
+   survive). */
+GM_HIDDEN unsigned gm_ebr_threads(void);
+/* The sealed backlog above which a sealing writer waits for lagging readers:
+   GM_EBR_BACKLOG_BASE + GM_EBR_BACKLOG_PER_THREAD * gm_ebr_threads(). */
+GM_HIDDEN size_t gm_ebr_backlog_limit(void);
+/* Writer waits (throttling) that ran out with the backlog still over the
+   limit, process-wide, since start. */
+GM_HIDDEN uint64_t gm_ebr_throttle_timeouts(void);
 
 #endif

@@ -1236,6 +1236,9 @@ static int gm_walk_all(const gomap_sync *m, gomap_sync_stats *st, char *msg, siz
     st->retired_process = gm_ebr_pending();
     st->epoch = atomic_load_explicit(&gm_ebr_epoch, memory_order_relaxed);
     st->membarrier = gm_ebr_light != 0 && !GM_TSAN;
+    st->threads = gm_ebr_threads();
+    st->retired_limit = gm_ebr_backlog_limit();
+    st->throttle_timeouts = gm_ebr_throttle_timeouts();
     if (msg && msglen) msg[0] = 0;
     if (!m) return 0;
     gm_ebr_rec *r = gm_ebr_self();
