@@ -69,9 +69,10 @@
  * for liburcu's urcu-memb read lock (bench/sync/ebr_cost.c; both well under
  * a cache miss).  Without membarrier (old kernels, seccomp, other systems, or
  * GOMAP_EBR=fence in the environment) F_r is a real fence (seq_cst): 2.1 ns
- * there, more on older x86 parts.  ThreadSanitizer does not model
- * membarrier, so its builds always use the fence (and an exchange for the
- * store), which it does see.
+ * there, more on older x86 parts.  ThreadSanitizer models neither
+ * membarrier nor standalone fences, so its builds never use membarrier and
+ * every fence of the protocol is a seq_cst RMW on one shared word, which it
+ * does model (gm_ebr_fence() in ebr.h says why that is equivalent).
  *
  * ------------------------------------------------------------------------
  * Who frees, and when
@@ -163,6 +164,9 @@
 _Atomic uint64_t gm_ebr_epoch = 1;
 int gm_ebr_light;
 _Thread_local gm_ebr_rec *gm_ebr_tls;
+#if GM_TSAN
+_Atomic uint64_t gm_ebr_tsan_fence_word;
+#endif
 
 #define GM_EBR_BLOCK GM_EBR_STATIC_RECS   /* records per block */
 #define GM_EBR_MAX_BLOCKS 1024            /* 65536 threads at once */
@@ -217,13 +221,13 @@ static bool gm_ebr_membarrier_setup(void) {
    readers that skipped their fence are not covered and we must not advance. */
 static bool gm_ebr_heavy_fence(void) {
     if (gm_ebr_light) return gm_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
-    atomic_thread_fence(memory_order_seq_cst);
+    gm_ebr_fence();
     return true;
 }
 #else
 static bool gm_ebr_membarrier_setup(void) { return false; }
 static bool gm_ebr_heavy_fence(void) {
-    atomic_thread_fence(memory_order_seq_cst);
+    gm_ebr_fence();
     return true;
 }
 #endif
@@ -243,7 +247,7 @@ static void gm_ebr_bag_recycle(gm_ebr_bag *b) {
 
 /* Seal b and append it to the sealed list; the caller holds gm_ebr_bag_mu. */
 static void gm_ebr_seal_locked(gm_ebr_bag *b) {
-    atomic_thread_fence(memory_order_seq_cst); /* F_w: unlinks before the tag */
+    gm_ebr_fence(); /* F_w: unlinks before the tag */
     b->epoch = atomic_load_explicit(&gm_ebr_epoch, memory_order_relaxed);
     for (unsigned i = 0; i < b->ndoms; i++)
         atomic_fetch_add_explicit(&b->doms[i]->pending, b->cnt[i], memory_order_relaxed);
@@ -568,7 +572,7 @@ int gm_ebr_barrier(void) {
     pthread_once(&gm_ebr_once, gm_ebr_init);
     gm_ebr_steal_all();
     /* Every bag sealed so far carries an epoch <= target (see seal). */
-    atomic_thread_fence(memory_order_seq_cst);
+    gm_ebr_fence();
     uint64_t target = atomic_load_explicit(&gm_ebr_epoch, memory_order_acquire);
     unsigned spins = 0;
     for (;;) {

@@ -39,8 +39,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ThreadSanitizer does not know membarrier(2); its builds put a real fence
-   on the read side so that the synchronisation is visible to it. */
+/* ThreadSanitizer builds (gcc defines __SANITIZE_THREAD__, clang has the
+   feature): no membarrier(2), and gm_ebr_fence() below is an RMW. */
 #if defined(__SANITIZE_THREAD__)
 #define GM_TSAN 1
 #elif defined(__has_feature)
@@ -132,6 +132,41 @@ GM_HIDDEN extern _Thread_local gm_ebr_rec *gm_ebr_tls
 #endif
     ;
 
+#if GM_TSAN
+/* The one word whose read-modify-writes stand for the fences under TSan. */
+GM_HIDDEN extern _Atomic uint64_t gm_ebr_tsan_fence_word;
+#endif
+
+/*
+ * A full fence of the protocol: F_r, F_w, F_a and the barrier's (ebr.c).
+ *
+ * Normally atomic_thread_fence(seq_cst).  The protocol needs only the rule
+ * for seq_cst fences of C11 7.17.3: when fence X precedes fence Y in their
+ * single total order, an atomic load sequenced after Y sees every atomic
+ * store sequenced before X (or a later one).  That is how an advance that
+ * finds a record at 0 knows the reader entered after it and cannot reach an
+ * item unlinked before the seal (the argument under "Protocol" in ebr.c).
+ *
+ * ThreadSanitizer does not model standalone fences (gcc refuses them under
+ * -fsanitize=thread with -Werror=tsan; clang's runtime executes them but
+ * draws no happens-before from them).  Its builds do a seq_cst fetch_add on
+ * gm_ebr_tsan_fence_word instead, which TSan sees as an acquire-release RMW.
+ * Every such RMW reads the value the one before it in the word's
+ * modification order wrote, so each synchronizes with all earlier ones: when
+ * X precedes Y, everything sequenced before X happens-before everything
+ * sequenced after Y.  That is the fence rule above and more (it also orders
+ * plain memory), so the same argument holds, now in terms TSan checks.  One
+ * shared word per fence would cost a contended cache line on every read-side
+ * section: fine for a sanitizer build, not for the release one.
+ */
+GM_INLINE void gm_ebr_fence(void) {
+#if GM_TSAN
+    atomic_fetch_add_explicit(&gm_ebr_tsan_fence_word, 1, memory_order_seq_cst);
+#else
+    atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 /* Claim a record for the calling thread (first call only).  NULL when one
    could not be allocated (only past GM_EBR_STATIC_RECS live threads). */
 GM_HIDDEN gm_ebr_rec *gm_ebr_register(void);
@@ -148,16 +183,12 @@ GM_INLINE gm_ebr_rec *gm_ebr_self(void) {
 GM_INLINE void gm_ebr_enter(gm_ebr_rec *r) {
     if (r->nest++ == 0) {
         uint64_t e = atomic_load_explicit(&gm_ebr_epoch, memory_order_relaxed);
-#if GM_TSAN
-        atomic_exchange_explicit(&r->local, (e << 1) | 1, memory_order_seq_cst);
-        atomic_thread_fence(memory_order_seq_cst);
-#else
         atomic_store_explicit(&r->local, (e << 1) | 1, memory_order_release);
+        /* F_r.  gm_ebr_light is never set in TSan builds. */
         if (GM_LIKELY(gm_ebr_light))
             atomic_signal_fence(memory_order_seq_cst); /* compiler barrier only */
         else
-            atomic_thread_fence(memory_order_seq_cst);
-#endif
+            gm_ebr_fence();
     }
 }
 
