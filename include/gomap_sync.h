@@ -50,7 +50,7 @@
  * to the thread whose load returns the stored value.  Values are immutable
  * inside the map: a swap or CAS publishes a new entry (Go reverted the
  * mutable-value optimisation because it broke CAS vs compare-and-delete
- * atomicity, issue 70970).  range and len are weaker, see each.
+ * atomicity: Go issue 70970).  range and len are weaker, see each.
  *
  * Memory.  Nothing is required of a thread.  Optional calls:
  * gomap_sync_thread_detach() releases the calling thread's record early
@@ -84,15 +84,15 @@
  * src/ebr.c.
  *
  * Pools.  Each map keeps its trie nodes and entries in a pool of its own:
- * chunks taken from its allocator (1 KiB first, doubling to 64 KiB), cut
- * into blocks of the node's and the entry's size with no per-block header,
- * and freed blocks reused for the next nodes and entries.  Chunks go back to
- * the allocator only when the map is freed, so a map keeps the memory of its
- * largest size; gomap_sync_stats() shows it (pool_bytes, pool_free).  A map
- * that should give memory back as it shrinks, or an allocator that should
- * see every node (statistics, failure injection), can turn the pool off with
- * gomap_sync_set_pool() before the first write.  Copied string keys longer
- * than 32 bytes and entries over 4 KiB never come from the pool.
+ * chunks taken from its allocator (1 KiB first, doubling to 64 KiB), cut into
+ * blocks of the node's and the entry's size with no per-block header, and freed
+ * blocks reused for the next nodes and entries.  Chunks go back to the
+ * allocator only when the map is freed, so a map keeps the memory of its
+ * largest size; gomap_sync_stats_get() shows it (pool_bytes, pool_free).  A map
+ * that should give memory back as it shrinks, or an allocator that should see
+ * every node (statistics, failure injection), can turn the pool off with
+ * gomap_sync_set_pool() before the first write.  Copied string keys longer than
+ * 32 bytes and entries over 4 KiB never come from the pool.
  *
  * Fork.  A child of fork() may use the maps if no other thread was inside a
  * map call at the time of the fork.

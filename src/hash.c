@@ -9,7 +9,7 @@
  * every input byte, and the key is unknown to whoever chooses the keys.
  * Elsewhere (or with GOMAP_HASH=portable) a wyhash-style hash does the job
  * with 64x64->128-bit multiplies.  These follow the ideas of Go's runtime
- * (aeshash in asm_amd64.s, memhashFallback in hash64.go; SPEC.md section 13);
+ * (aeshash in runtime/asm_amd64.s, memhashFallback in runtime/hash64.go);
  * the code is ours.
  *
  * Seeding.  gm_hash_key holds 128 random bytes drawn once per process from

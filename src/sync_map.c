@@ -1,6 +1,6 @@
 /*
- * sync_map.c -- the concurrent map: Go 1.24's HashTrieMap (SPEC.md section
- * 16, internal/sync/hashtriemap.go) with built-in reclamation (ebr.c).
+ * sync_map.c -- the concurrent map: Go 1.24's HashTrieMap (the engine of
+ * sync.Map, internal/sync/hashtriemap.go) with built-in reclamation (ebr.c).
  *
  * ------------------------------------------------------------------------
  * Structure
@@ -21,7 +21,7 @@
  * the value, and for GOMAP_KEY_STR_COPY the key's bytes after the value.
  * Entries are immutable once published: a swap or CAS publishes a new entry
  * that takes over the old one's place and chain link (copy-on-write; Go's
- * mutable-value variant was reverted, issue 70970).  The root is an indirect
+ * mutable-value variant was reverted, Go issue 70970).  The root is an indirect
  * node followed by the length counter, striped over 16 cache lines; it is
  * replaced as a whole by clear, so writes racing with a clear count into the
  * old root's counter and are lost with it, consistently.

@@ -1,7 +1,7 @@
 // The Go row of the concurrent-map benchmark: the same benchmarks as
 // bench/sync/bench_sync.c (Go's own sync/map_bench_test.go set plus the YCSB
 // mixes) on the sync.Map of the Go that builds it (Go 1.19: the read-only +
-// dirty map design, SPEC.md section 17), printing the same lines:
+// dirty map design of sync/map.go), printing the same lines:
 //
 //	bench=<name> map=go_sync_map threads=<T> ns_op=<x> n=<N>
 //
