@@ -15,7 +15,8 @@
  *              nothing retired after it entered can be freed until it
  *              returns -- the documented cost -- and then everything is.
  *   fork       fork() while that thread is stalled: the child (where it
- *              does not exist) can still reclaim everything.
+ *              does not exist) no longer counts it as registered and can
+ *              still reclaim everything.
  */
 #include "gomap_sync.h"
 #include "testutil.h"
@@ -299,11 +300,18 @@ static void test_fork_while_stalled(void) {
     pthread_mutex_lock(&g_inside.mu);
     while (g_inside.state != 1) pthread_cond_wait(&g_inside.cv, &g_inside.mu);
     pthread_mutex_unlock(&g_inside.mu);
+    gomap_sync_stats st0;
+    gomap_sync_stats_get(NULL, &st0);
+    CHECK_EQ(st0.threads, 2); /* we and the stalled thread */
     fflush(stderr);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         alarm(120);
+        /* the stalled thread's record was released: only we count */
+        gomap_sync_stats st;
+        gomap_sync_stats_get(NULL, &st);
+        if (st.threads != 1) _exit(4);
         for (uint64_t i = 0; i < 5000; i++) {
             uint64_t k = i % 100;
             gomap_sync_store(other, &k, &i);
