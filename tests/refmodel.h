@@ -130,7 +130,7 @@ static inline uint64_t rm_ident_key(uint64_t b, uint64_t serial, unsigned B, uin
  * The destructors check that an instance is destroyed once, and only after
  * the test released it (or while the map is being freed).
  */
-enum { RM_INST_MAX = 1 << 20 };
+enum { RM_INST_MAX = 1 << 24 }; /* instances per process: the long soak makes millions */
 enum {
     RM_UNUSED = 0,   /* not given to the map, or the map did not keep it */
     RM_IN_MAP = 1,   /* stored in the map */

@@ -8,6 +8,7 @@
 
 #include "gomap.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +48,24 @@ static int tu_failures;
         }                                                                          \
     } while (0)
 
-/* 1 normally, 10 under GOMAP_TEST_SCALE=small (the sanitizer builds). */
-static inline long tu_scale_div(void) {
+/*
+ * How much work the randomized and stress tests do, from GOMAP_TEST_SCALE:
+ *   unset   the default run (`make test`): every test in seconds
+ *   small   a tenth of it (the sanitizer builds)
+ *   long    ten times it: the soak (`make test-long`)
+ */
+static inline bool tu_scale_is(const char *name) {
     const char *s = getenv("GOMAP_TEST_SCALE");
-    return (s && strcmp(s, "small") == 0) ? 10 : 1;
+    return s && strcmp(s, name) == 0;
 }
-/* n scaled down for small runs, never below lo. */
+/* 10 under GOMAP_TEST_SCALE=small, else 1. */
+static inline long tu_scale_div(void) { return tu_scale_is("small") ? 10 : 1; }
+/* 10 under GOMAP_TEST_SCALE=long, else 1. */
+static inline long tu_scale_mul(void) { return tu_scale_is("long") ? 10 : 1; }
+/* n scaled for the run: divided for small runs (never below lo),
+   multiplied for long ones. */
 static inline long tu_scaled(long n, long lo) {
-    long v = n / tu_scale_div();
+    long v = n / tu_scale_div() * tu_scale_mul();
     return v < lo ? lo : v;
 }
 
