@@ -1,50 +1,78 @@
-# A thin wrapper over CMake.  `make test` is the README's test command: it
-# builds and runs the whole suite four ways (gcc, clang, gcc with
-# AddressSanitizer + UndefinedBehaviorSanitizer, clang with ThreadSanitizer
-# for the threaded tests).  tests/deps.sh installs what is missing (clang's
-# sanitizer runtime).  Warnings are errors in every build.
+# A thin wrapper over CMake.
+#
+#   make            build/ (Release): the library, the examples and the gomap
+#                   tool (no tests, no benchmark rows)
+#   make bench      that, then `gomap bench` on its default workload
+#   make test       the README's test command: builds and runs the whole suite
+#                   four ways (gcc, clang, gcc with AddressSanitizer +
+#                   UndefinedBehaviorSanitizer, clang with ThreadSanitizer for
+#                   the threaded tests); fails when any test fails
+#   make test-long  the same with the long soak (GOMAP_TEST_SCALE=long in the
+#                   plain builds, the default scale in the sanitizer builds)
+#
+# tests/deps.sh installs what is missing (clang's sanitizer runtime).
+# Warnings are errors in every build here (GOMAP_WERROR=ON).
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-CTEST = ctest --output-on-failure -j $(JOBS)
+# ctest prints a line as each test ends; CTEST_FLAGS=--verbose also streams
+# the tests' own progress lines (test-long does: its tests take minutes).
+CTEST_FLAGS ?=
+CTEST = ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+CONFIGURE = cmake -S . -DGOMAP_WERROR=ON
+# GOMAP_TEST_SCALE of the plain and of the sanitizer builds.
+PLAIN_SCALE ?=
+SAN_SCALE ?= small
+# The test builds go to $(TESTDIR)-test, -clang, -asan and -tsan.
+TESTDIR ?= build
 
-.PHONY: all build bench deps test test-gcc test-clang test-asan test-tsan clean
-
-deps:
-	sh tests/deps.sh
+.PHONY: all build bench deps test test-long test-gcc test-clang test-asan test-tsan clean
 
 all: build
 
 build:
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	$(CONFIGURE) -B build -DCMAKE_BUILD_TYPE=Release -DGOMAP_TESTS=OFF -DGOMAP_BENCH=OFF >/dev/null
 	cmake --build build -j $(JOBS)
 
 bench: build
 	./build/tools/gomap bench
 
+deps:
+	sh tests/deps.sh
+
 test: deps test-gcc test-clang test-asan test-tsan
 	@echo "all test configurations passed"
 
+test-long:
+	$(MAKE) test PLAIN_SCALE=long SAN_SCALE= TESTDIR=$(TESTDIR) CTEST_FLAGS=--verbose
+
+# The gcc build also builds the benchmark's rows (bench/, C only) and runs
+# the smoke tests of the gomap tool and of the benchmark.
 test-gcc:
-	cmake -S . -B build-test -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOMAP_BENCH=OFF >/dev/null
-	cmake --build build-test -j $(JOBS)
-	cd build-test && $(CTEST)
+	$(CONFIGURE) -B $(TESTDIR)-test -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGOMAP_TOOLS=ON -DGOMAP_BENCH=ON -DGOMAP_BENCH_PEERS=OFF >/dev/null
+	cmake --build $(TESTDIR)-test -j $(JOBS)
+	cd $(TESTDIR)-test && GOMAP_TEST_SCALE=$(PLAIN_SCALE) $(CTEST)
 
 test-clang:
-	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOMAP_BENCH=OFF >/dev/null
-	cmake --build build-clang -j $(JOBS)
-	cd build-clang && $(CTEST)
+	$(CONFIGURE) -B $(TESTDIR)-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGOMAP_TOOLS=ON -DGOMAP_BENCH=OFF >/dev/null
+	cmake --build $(TESTDIR)-clang -j $(JOBS)
+	cd $(TESTDIR)-clang && GOMAP_TEST_SCALE=$(PLAIN_SCALE) $(CTEST)
 
+# Optimized (-O2, assertions kept): the sanitizers run faster, and gcc's
+# flow-sensitive warnings (-Wmaybe-uninitialized) see the instrumented code.
 test-asan:
-	cmake -S . -B build-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DGOMAP_BENCH=OFF \
+	$(CONFIGURE) -B $(TESTDIR)-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS_DEBUG="-g -O2" -DGOMAP_TOOLS=OFF -DGOMAP_BENCH=OFF \
 	  -DGOMAP_SANITIZE=address,undefined >/dev/null
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && GOMAP_TEST_SCALE=small ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cmake --build $(TESTDIR)-asan -j $(JOBS)
+	cd $(TESTDIR)-asan && GOMAP_TEST_SCALE=$(SAN_SCALE) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
 test-tsan:
-	cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOMAP_BENCH=OFF \
-	  -DGOMAP_SANITIZE=thread >/dev/null
-	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && GOMAP_TEST_SCALE=small TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
+	$(CONFIGURE) -B $(TESTDIR)-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGOMAP_TOOLS=OFF -DGOMAP_BENCH=OFF -DGOMAP_SANITIZE=thread >/dev/null
+	cmake --build $(TESTDIR)-tsan -j $(JOBS)
+	cd $(TESTDIR)-tsan && GOMAP_TEST_SCALE=$(SAN_SCALE) TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
 
 clean:
-	rm -rf build build-test build-clang build-asan build-tsan
+	rm -rf build $(TESTDIR)-test $(TESTDIR)-clang $(TESTDIR)-asan $(TESTDIR)-tsan
