@@ -37,7 +37,7 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->retired_blocks = gm_count(&m->retired);
     for (const gm_region *r = m->releasing; r; r = r->next) out->pending_release += r->size - r->done;
     out->prefault_pending = gm_prefault_pending(m);
-    out->counting = m->counting;
+    out->counting = gm_counting(m);
     out->visited_buckets = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_buckets, memory_order_relaxed);
     out->visited_slots = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_slots, memory_order_relaxed);
 }
@@ -50,8 +50,9 @@ void gm_work_add(const gomap *m, size_t buckets, size_t slots) {
 
 bool gomap_set_counting(gomap *m, bool on) {
     if (!m) return false;
-    bool was = m->counting;
-    m->counting = on;
+    bool was = gm_counting(m);
+    if (on && !was) m->fast_path = m->path;
+    if (on != was) m->path = on ? (uint8_t)GM_PATH_COUNTED : m->fast_path;
     return was;
 }
 

@@ -202,8 +202,9 @@ void gm_table_zero(gomap *m, gm_table *t) {
 /* Retire an array that is no longer the current or old one: free it now, or
    keep it for the iterators that hold it (I14). */
 void gm_table_retire(gomap *m, gm_table *t) {
-    if (!gm_table_held(t)) {
-        gm_table_free(m, t);
+    if (!gm_table_held(t)) { /* freed when the write returns (map.c, gm_arg) */
+        t->blk.next = (gm_block *)m->dying;
+        m->dying = t;
         return;
     }
     t->blk.next = (gm_block *)m->dead_tables;
@@ -528,7 +529,7 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
         /* Nobody reads an evacuated chain again unless an iterator holds
            the old array: then its overflow buckets stay with it. */
         if (!gm_table_held(old))
-            old->standalone -= gm_drop_chain_overflow(m, old, ob, gm_block_free);
+            old->standalone -= gm_drop_chain_overflow(m, old, ob, gm_dying_block);
         m->evacuated++;
         m->op_evacuated++;
     }

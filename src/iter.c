@@ -134,11 +134,11 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             if (it->bucket == it->start_bucket && it->wrapped) break;
             b = gm_iter_pick_chain(m, it);
             todo = gm_iter_todo(it, b);
-            gm_work(m, 1, 0);
+            gm_work(m, 1, 0, m->path);
         }
         for (; todo; todo &= todo - 1) {
             size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
-            gm_work(m, 0, 1);
+            gm_work(m, 0, 1, m->path);
             uint8_t th = gm_tophashes(b)[slot];
             if (gm_is_empty(th) || th == GM_EVACUATED_EMPTY) continue; /* emptied since */
             const char *k = gm_key(m, b, slot);
@@ -167,7 +167,7 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
         b = gm_overflow(m, b);                         /* rest of the chain */
         if (b) {
             todo = gm_iter_todo(it, b);
-            gm_work(m, 1, 0);
+            gm_work(m, 1, 0, m->path);
         }
     }
     it->bptr = NULL;
@@ -256,11 +256,12 @@ bool gomap_iter_next(gomap_iter *it) {
         gm_fatal("concurrent map iteration and map write");
         return false;
     }
-    /* The common case, a hot loop: no clear since init and no filtered old
-       bucket.  The next live slot of the chain we are in is golden data; and
+    /* The common case, a hot loop: no clear since init, no filtered old
+       bucket, no work counting (gm_counting).  The next live slot of the chain we are in is golden data; and
        while the walked array is the current one with no grow in progress, the
        next chain is the next overflow bucket or the next bucket index. */
-    if (GM_UNLIKELY(it->check_bucket != GM_NO_CHECK || it->clear_seq != m->clear_seq))
+    if (GM_UNLIKELY(it->check_bucket != GM_NO_CHECK || it->clear_seq != m->clear_seq ||
+                    gm_counting(m)))
         return gm_iter_next_slow(it, m);
     const char *b = it->bptr;
     unsigned todo = it->todo;
@@ -268,7 +269,6 @@ bool gomap_iter_next(gomap_iter *it) {
         if (todo) {
             size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
             if (GM_UNLIKELY(gm_tophashes(b)[slot] < GM_MIN_TOPHASH)) break; /* a mark */
-            gm_work(m, 0, 1);
             it->key = gm_key(m, b, slot);               /* a live entry */
             it->val = gm_val(m, b, slot);
             it->todo = (uint8_t)(todo & (todo - 1));
@@ -285,7 +285,6 @@ bool gomap_iter_next(gomap_iter *it) {
         gm_iter_enter_chain(it, o, next_index);
         b = o;
         todo = gm_iter_todo_current(it, b);
-        gm_work(m, 1, 0);
     }
     it->bptr = b;
     it->todo = (uint8_t)todo;
@@ -348,7 +347,6 @@ static GM_NOINLINE size_t gm_iter_bulk_tail(gomap_iter *it, const gomap *m,
     const void *ks[GM_BUCKET_SLOTS];
     void *vs[GM_BUCKET_SLOTS];
     size_t c = gm_iter_write_slots(so, o, todo, keys ? ks : NULL, vals ? vs : NULL);
-    gm_work(m, 1, c);
     if (keys) memcpy(keys, ks, c * sizeof *keys);
     if (vals) memcpy(vals, vs, c * sizeof *vals);
     return c;
@@ -370,7 +368,7 @@ size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t 
            are in finished, the current array, no grow, clear or filter);
            otherwise one gomap_iter_next step. */
         if (it->todo == 0 && it->check_bucket == GM_NO_CHECK && it->clear_seq == m->clear_seq &&
-            !m->oldbuckets && it->table == m->buckets) {
+            !m->oldbuckets && it->table == m->buckets && !gm_counting(m)) {
             size_t got;
             if (n - c >= GM_BUCKET_SLOTS) {
                 bool next_index;
@@ -378,10 +376,8 @@ size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t 
                 if (o) {
                     if (pf_end && next_index) gm_iter_prefetch(m, o, pf_end);
                     gm_iter_enter_chain(it, o, next_index);
-                    size_t wrote = gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
-                                                       keys ? keys + c : NULL, vals ? vals + c : NULL);
-                    gm_work(m, 1, wrote);
-                    c += wrote;
+                    c += gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
+                                             keys ? keys + c : NULL, vals ? vals + c : NULL);
                     continue;
                 }
             } else if ((got = gm_iter_bulk_tail(it, m, &so, keys ? keys + c : NULL,

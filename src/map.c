@@ -249,6 +249,25 @@ static void gm_keep_block(gomap *m, gm_block *blk) {
     gm_count_add(&m->retired, 1);
 }
 
+/* Memory the running write let go of, freed when it returns (gm_arg). */
+void gm_dying_block(gomap *m, gm_block *blk) {
+    blk->next = m->dying_blocks;
+    m->dying_blocks = blk;
+}
+
+void gm_free_dying(gomap *m) {
+    while (m->dying) {
+        gm_table *t = m->dying;
+        m->dying = (gm_table *)(void *)t->blk.next;
+        gm_table_free(m, t);
+    }
+    while (m->dying_blocks) {
+        gm_block *b = m->dying_blocks;
+        m->dying_blocks = b->next;
+        gm_block_free(m, b);
+    }
+}
+
 /* Free the graveyard and run the deferred key destructors. */
 static void gm_free_kept_keys(gomap *m) {
     while (m->graveyard) {
@@ -589,6 +608,7 @@ GM_INLINE bool gm_writer_begin(gomap *m) {
 }
 
 GM_INLINE bool gm_writer_end(gomap *m) {
+    if (GM_UNLIKELY(m->dying != NULL || m->dying_blocks != NULL)) gm_free_dying(m);
     unsigned f = gm_flags(m);
     if (GM_UNLIKELY(!(f & GM_WRITING))) {
         gm_fatal("concurrent map writes");
@@ -636,14 +656,14 @@ GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path
             ns++;
             if (gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) {
                 *slot = i;
-                gm_work(m, nb, ns);
+                gm_work(m, nb, ns, path);
                 return b;
             }
         }
         if (gm_match_byte(w, GM_EMPTY_REST)) break;     /* nothing after emptyRest */
         b = gm_overflow(m, b);                          /* next bucket of the chain */
     } while (b);
-    gm_work(m, nb, ns);
+    gm_work(m, nb, ns, path);
     return NULL;
 }
 
@@ -682,6 +702,9 @@ static GM_NOINLINE void *gm_get_str(const gomap *m, const void *key) {
 static GM_NOINLINE void *gm_get_generic(const gomap *m, const void *key) {
     return gm_get_path(m, key, GM_PATH_GENERIC, NULL);
 }
+static GM_NOINLINE void *gm_get_counted(const gomap *m, const void *key) {
+    return gm_get_path(m, key, GM_PATH_COUNTED, NULL);
+}
 
 void *gomap_get(const gomap *m, const void *key) {
     if (!gm_reader_ok(m, key)) return NULL;
@@ -689,6 +712,7 @@ void *gomap_get(const gomap *m, const void *key) {
     case GM_PATH_U64: return gm_get_u64(m, key);
     case GM_PATH_U32: return gm_get_u32(m, key);
     case GM_PATH_STR: return gm_get_str(m, key);
+    case GM_PATH_COUNTED: return gm_get_counted(m, key ? key : gm_zero_key);
     default: return gm_get_generic(m, key ? key : gm_zero_key);
     }
 }
@@ -698,7 +722,8 @@ void *gomap_get_key(const gomap *m, const void *key, const void **stored_key) {
     void *v = NULL;
     if (stored_key && gm_reader_ok(m, key)) {
         if (!key) key = gm_zero_key;
-        v = gm_get_path(m, key, GM_PATH_GENERIC, &k);
+        v = gm_counting(m) ? gm_get_path(m, key, GM_PATH_COUNTED, &k)
+                           : gm_get_path(m, key, GM_PATH_GENERIC, &k);
     }
     if (stored_key) *stored_key = v ? k : NULL;
     return v;
@@ -771,6 +796,7 @@ size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals) {
     case GM_PATH_U64: return gm_get_many_path(m, keys, n, vals, GM_PATH_U64);
     case GM_PATH_U32: return gm_get_many_path(m, keys, n, vals, GM_PATH_U32);
     case GM_PATH_STR: return gm_get_many_path(m, keys, n, vals, GM_PATH_STR);
+    case GM_PATH_COUNTED: return gm_get_many_path(m, keys, n, vals, GM_PATH_COUNTED);
     default: return gm_get_many_path(m, keys, n, vals, GM_PATH_GENERIC);
     }
 }
@@ -779,7 +805,8 @@ size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals) {
 char *gm_lookup_kv(const gomap *m, const void *key, char **val_out) {
     char *k = NULL;
     if (m->count == 0) return NULL;
-    char *v = gm_get_path(m, key, GM_PATH_GENERIC, &k);
+    char *v = gm_counting(m) ? gm_get_path(m, key, GM_PATH_COUNTED, &k)
+                             : gm_get_path(m, key, GM_PATH_GENERIC, &k);
     if (!v) return NULL;
     *val_out = v;
     return k;
@@ -792,12 +819,20 @@ char *gm_lookup_kv(const gomap *m, const void *key, char **val_out) {
 /*
  * Arguments that point into the map.  Go's m[k2] = m[k1] is, in C,
  * gomap_put(m, &k2, gomap_get(m, &k1)): the value argument points into a
- * bucket, and the write's growth work may move that bucket's entries and
- * free its array before the value is read.  So every write copies its key
- * and value arguments first.  A key or value over GOMAP_MAX_INLINE bytes is
- * not copied: the map stores it out of line, in a block that growth never
- * moves or frees (only deleting that very entry frees it, after the last
- * read), so a pointer to it stays good for the whole call.
+ * bucket, and the write's growth work may finish a grow and so free the
+ * array holding it before the value is read.  So the memory a write lets go
+ * of -- the old array when its grow finishes, an evacuated chain's overflow
+ * buckets -- is freed when the write returns (m->dying, gm_writer_end), and
+ * a put stores its value before that.  Nothing else a write frees can hold
+ * an argument: growth never moves or frees an out-of-line key or value, and
+ * a delete frees its own entry's blocks after the last read of its key.
+ *
+ * A batch reads its key i and value i GM_AHEAD writes before it writes
+ * them, so earlier writes of the batch could free what they point to: a
+ * batch copies each pair when it hashes it (gm_arg).  The first GM_AHEAD
+ * pairs are copied before any write, which covers arrays inside a bucket
+ * (8 pairs at most).  Keys and values over GOMAP_MAX_INLINE bytes are not
+ * copied: they live out of line.
  */
 typedef union gm_arg {
     max_align_t align;
@@ -844,7 +879,7 @@ static void gm_newkey_free(gomap *m, gm_newkey *nk) {
 /* Store a new key (and an out-of-line value block) into slot i of b. */
 GM_INLINE void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_newkey *nk, int path) {
     char *kslot = gm_kslot(m, b, i);
-    if (path != GM_PATH_GENERIC && m->plain_keys) { /* the fast paths: one copy */
+    if (path < GM_PATH_GENERIC && m->plain_keys) { /* the fast paths: one copy */
         gm_copy(gm_key_at(m, b, i, path), key, path == GM_PATH_U64 ? 8 : path == GM_PATH_U32 ? 4 : sizeof(gomap_str));
     } else if (m->key_indirect) {
         memcpy(nk->kblk, key, m->t.key_size);
@@ -882,12 +917,21 @@ static int gm_key_update(gomap *m, char *b, size_t i, const void *key, uint64_t 
     return GOMAP_OK;
 }
 
+/* A put's value: store *src into the value slot of an entry (destroying
+   the old value of an update).  orig is the caller's own pointer (src may
+   be a batch's copy of it): a value put onto itself changes nothing. */
+static void gm_store_val(gomap *m, char *slot, bool inserted, const void *src, const void *orig) {
+    if (!inserted && slot == orig) return;
+    if (!inserted && m->t.val_destroy) m->t.val_destroy(slot);
+    gm_copy(slot, src, m->t.val_size);
+}
+
 /*
  * Go's mapassign.  Returns the value slot for key, inserting it (zeroed)
  * when absent; NULL with *err set on failure, the map's entries unchanged.
  */
 GM_INLINE char *gm_assign(gomap *m, const void *key, uint64_t hash, bool *inserted, int *err,
-                          int path) {
+                          int path, const void *src, const void *orig) {
     if (!gm_writer_begin(m)) {
         *err = GOMAP_ECONCURRENT;
         return NULL;
@@ -961,8 +1005,9 @@ again:;
     val = gm_val(m, ins_b, ins_i);
     *inserted = true;
 out:
-    gm_work(m, nb, ns);
+    gm_work(m, nb, ns, path);
     if (val) *err = GOMAP_OK;
+    if (val && src) gm_store_val(m, val, *inserted, src, orig);
     if (!gm_writer_end(m)) {
         *err = GOMAP_ECONCURRENT;
         return NULL;
@@ -970,20 +1015,20 @@ out:
     return val;
 }
 
-static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err) {
+static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err, const void *src) {
     if (!m || (!key && m->t.key_size)) {
         *err = GOMAP_EINVAL;
         return NULL;
     }
-    gm_arg kbuf;
-    key = key ? gm_arg_copy(&kbuf, key, m->t.key_size) : gm_zero_key;
+    if (!key) key = gm_zero_key;
     /* The hash is computed before the write starts (a user hash function
        that panics leaves no write half-done). */
-#define GM_ASSIGN(path) gm_assign(m, key, gm_hash_key(m, key, path), inserted, err, path)
+#define GM_ASSIGN(path) gm_assign(m, key, gm_hash_key(m, key, path), inserted, err, path, src, src)
     switch (m->path) {
     case GM_PATH_U64: return GM_ASSIGN(GM_PATH_U64);
     case GM_PATH_U32: return GM_ASSIGN(GM_PATH_U32);
     case GM_PATH_STR: return GM_ASSIGN(GM_PATH_STR);
+    case GM_PATH_COUNTED: return GM_ASSIGN(GM_PATH_COUNTED);
     default: return GM_ASSIGN(GM_PATH_GENERIC);
     }
 #undef GM_ASSIGN
@@ -992,37 +1037,24 @@ static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err) 
 void *gomap_assign(gomap *m, const void *key) {
     bool ins;
     int err;
-    return gm_assign_any(m, key, &ins, &err);
+    return gm_assign_any(m, key, &ins, &err, NULL);
 }
 
 void *gomap_assign2(gomap *m, const void *key, bool *inserted) {
     bool ins = false;
     int err;
-    void *v = gm_assign_any(m, key, &ins, &err);
+    void *v = gm_assign_any(m, key, &ins, &err, NULL);
     if (inserted) *inserted = v && ins;
     return v;
-}
-
-/* Store val into the value slot that an assign returned (or pass its error
-   on): gomap_put's second half.  val is the caller's copy; orig the
-   caller's own pointer: a value put onto itself changes nothing. */
-static int gm_put_val(gomap *m, char *slot, bool inserted, int err, const void *val,
-                      const void *orig) {
-    if (!slot) return err;
-    if (!inserted && slot == orig) return 0;
-    if (!inserted && m->t.val_destroy) m->t.val_destroy(slot);
-    gm_copy(slot, val, m->t.val_size);
-    return inserted ? 1 : 0;
 }
 
 int gomap_put(gomap *m, const void *key, const void *val) {
     if (m && m->t.val_size && !val) return GOMAP_EINVAL;
     bool ins = false;
     int err;
-    gm_arg vbuf;
-    const void *v = m && val ? gm_arg_copy(&vbuf, val, m->t.val_size) : val;
-    char *slot = gm_assign_any(m, key, &ins, &err);
-    return gm_put_val(m, slot, ins, err, v, val);
+    char *slot = gm_assign_any(m, key, &ins, &err, val ? val : gm_zero_key);
+    if (!slot) return err;
+    return ins ? 1 : 0;
 }
 
 /* ========================================================================
@@ -1093,7 +1125,7 @@ GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
         if (gm_match_byte(w, GM_EMPTY_REST)) break;
     }
 out:
-    gm_work(m, nb, ns);
+    gm_work(m, nb, ns, path);
     if (GM_UNLIKELY(d != NULL)) gm_deferred_commit(m, d);
     if (!gm_writer_end(m)) return GOMAP_ECONCURRENT;
     return rc;
@@ -1102,13 +1134,13 @@ out:
 int gomap_delete(gomap *m, const void *key) {
     if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
     if (m->count == 0) return 0;
-    gm_arg kbuf;
-    key = key ? gm_arg_copy(&kbuf, key, m->t.key_size) : gm_zero_key;
+    if (!key) key = gm_zero_key;
 #define GM_DELETE(path) gm_delete(m, key, gm_hash_key(m, key, path), path)
     switch (m->path) {
     case GM_PATH_U64: return GM_DELETE(GM_PATH_U64);
     case GM_PATH_U32: return GM_DELETE(GM_PATH_U32);
     case GM_PATH_STR: return GM_DELETE(GM_PATH_STR);
+    case GM_PATH_COUNTED: return GM_DELETE(GM_PATH_COUNTED);
     default: return GM_DELETE(GM_PATH_GENERIC);
     }
 #undef GM_DELETE
@@ -1165,8 +1197,9 @@ GM_INLINE int gm_put_many_path(gomap *m, const char *keys, const char *vals, siz
             size_t q = j - GM_AHEAD, r = q % GM_RING;
             bool ins = false;
             int err;
-            char *slot = gm_assign(m, kp[r], hashes[r], &ins, &err, path);
-            int rc = gm_put_val(m, slot, ins, err, vp[r], vs ? vals + q * vs : NULL);
+            char *slot = gm_assign(m, kp[r], hashes[r], &ins, &err, path, vp[r],
+                                   vs ? vals + q * vs : NULL);
+            int rc = slot ? (ins ? 1 : 0) : err;
             if (rc < 0) {
                 *done = q;
                 return rc;
@@ -1218,6 +1251,7 @@ int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n, size_
     case GM_PATH_U64: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_U64);
     case GM_PATH_U32: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_U32);
     case GM_PATH_STR: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_STR);
+    case GM_PATH_COUNTED: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_COUNTED);
     default: return gm_put_many_path(m, keys, vals, n, done, GM_PATH_GENERIC);
     }
 }
@@ -1240,6 +1274,7 @@ int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done) {
     case GM_PATH_U64: return gm_delete_many_path(m, keys, n, done, GM_PATH_U64);
     case GM_PATH_U32: return gm_delete_many_path(m, keys, n, done, GM_PATH_U32);
     case GM_PATH_STR: return gm_delete_many_path(m, keys, n, done, GM_PATH_STR);
+    case GM_PATH_COUNTED: return gm_delete_many_path(m, keys, n, done, GM_PATH_COUNTED);
     default: return gm_delete_many_path(m, keys, n, done, GM_PATH_GENERIC);
     }
 }
@@ -1257,7 +1292,8 @@ int gomap_clear(gomap *m) {
         gm_writer_end(m);
         return GOMAP_ENOMEM;
     }
-    gm_work(m, gm_for_each(m, gm_release_entry, &c), m->count);
+    size_t walked = gm_for_each(m, gm_release_entry, &c);
+    if (gm_counting(m)) gm_work_add(m, walked, m->count);
     gm_deferred_commit(m, c.d);
     gm_table_zero(m, m->buckets); /* first: it asks the old array what is ready */
     if (m->oldbuckets) gm_table_retire(m, m->oldbuckets);
@@ -1286,7 +1322,7 @@ static void gm_clone_entry(void *ctx, char *b, size_t i) {
     int err;
     const gomap *s = c->src;
     char *kslot = gm_kslot(s, b, i), *vslot = gm_vslot(s, b, i);
-    char *v = gm_assign_any(c->dst, gm_deref(kslot, s->key_indirect), &ins, &err);
+    char *v = gm_assign_any(c->dst, gm_deref(kslot, s->key_indirect), &ins, &err, NULL);
     if (!v) {
         c->failed = true;
         return;

@@ -48,6 +48,7 @@ enum gm_path {
     GM_PATH_U64,     /* 8-byte keys compared as integers, inline hash */
     GM_PATH_STR,     /* gomap_str keys: length, then pointer, then bytes */
     GM_PATH_GENERIC, /* everything else: gm_key_hash / gm_key_equal */
+    GM_PATH_COUNTED, /* GENERIC, counting the work (gomap_set_counting) */
 };
 
 /* The iterator's "no bucket filter" marker (Go's noCheck). */
@@ -132,7 +133,8 @@ typedef struct gm_region {
 struct gomap {
     size_t count;            /* live entries */
     atomic_uchar flags;      /* GM_ITERATOR | GM_OLD_ITERATOR | GM_WRITING | GM_SAME_SIZE */
-    uint8_t path;            /* enum gm_path */
+    uint8_t path;            /* enum gm_path: what the calls dispatch on */
+    uint8_t fast_path;       /* the kind's own path, while counting is on */
     uint16_t noverflow;      /* approximate overflow-bucket count (Go's) */
     unsigned B;              /* log2 of the number of buckets */
     uint64_t seed;           /* per-map hash seed */
@@ -171,6 +173,8 @@ struct gomap {
     size_t prefault_at;       /* count at which an insert allocates next and
                                  starts faulting it in; SIZE_MAX: never */
     gm_deferred *deferred;    /* key destructor calls waiting for iterators */
+    gm_table *dying;          /* arrays and overflow buckets that this write */
+    gm_block *dying_blocks;   /* let go of, freed when it returns (gm_arg) */
     atomic_size_t retired;    /* blocks on the graveyard + deferred + kept arrays */
     atomic_bool draining;     /* someone is freeing the graveyard */
     atomic_bool reap;         /* an iterator let go of an array while another
@@ -179,7 +183,6 @@ struct gomap {
     /* accounting and work counters (reported by gomap_stats_get) */
     atomic_size_t bytes;      /* atomic: the last iterator's done may free */
     uint64_t grows, same_size_grows, evacuated, slot_reuses;
-    bool counting;            /* gomap_set_counting: count visited work */
     atomic_uint_least64_t visited_buckets, visited_slots; /* atomic: readers count too */
     unsigned op_evacuated, max_evacuated_per_op, max_scan_per_op;
 };
@@ -363,10 +366,13 @@ GM_INLINE uint64_t gm_tophash_word(const char *b) {
 
 /* Work counting (gomap_set_counting): buckets whose tophash bytes an
    operation read, and slots whose key it compared or whose entry it
-   produced or released.  Off, it costs one predictable branch per call. */
+   produced or released.  While counting is on, the map dispatches every
+   call to GM_PATH_COUNTED, the generic code with the counting compiled in;
+   the other paths have none of it, so counting costs nothing when off. */
 GM_HIDDEN void gm_work_add(const gomap *m, size_t buckets, size_t slots);
-GM_INLINE void gm_work(const gomap *m, size_t buckets, size_t slots) {
-    if (GM_UNLIKELY(m->counting)) gm_work_add(m, buckets, slots);
+GM_INLINE bool gm_counting(const gomap *m) { return m->path == GM_PATH_COUNTED; }
+GM_INLINE void gm_work(const gomap *m, size_t buckets, size_t slots, int path) {
+    if (path == GM_PATH_COUNTED) gm_work_add(m, buckets, slots);
 }
 
 /* ---- hashing a key ------------------------------------------------------------ */
@@ -424,6 +430,8 @@ GM_INLINE bool gm_table_held(const gm_table *t) {
 GM_HIDDEN void *gm_block_alloc(gomap *m, size_t payload);
 GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_reap(gomap *m);
+GM_HIDDEN void gm_dying_block(gomap *m, gm_block *blk);
+GM_HIDDEN void gm_free_dying(gomap *m);
 GM_HIDDEN void gm_reap_after_iteration(gomap *m);
 GM_HIDDEN void gm_set_current(gomap *m, gm_table *t);
 

@@ -58,7 +58,7 @@ static const void *make_key(enum gomap_key_kind kind, uint64_t i, void *buf, cha
     case GOMAP_KEY_F64: *(double *)buf = (double)i * 1.25; break;
     case GOMAP_KEY_STR:
     case GOMAP_KEY_STR_COPY: {
-        snprintf(text, STR_LEN + 1, "k%011llu", (unsigned long long)i);
+        snprintf(text, STR_LEN + 1, "k%011llu", (unsigned long long)(i % 100000000000ull));
         gomap_str s = {text, STR_LEN};
         memcpy(buf, &s, sizeof s);
         break;
