@@ -4,8 +4,8 @@
 #                   tool (no tests, no benchmark rows)
 #   make bench      that, then `gomap bench` on its default workload
 #   make test       the README's test command: builds and runs the whole suite
-#                   four ways (gcc, clang, gcc with AddressSanitizer +
-#                   UndefinedBehaviorSanitizer, clang with ThreadSanitizer for
+#                   six ways (gcc and clang plain, each with AddressSanitizer +
+#                   UndefinedBehaviorSanitizer, each with ThreadSanitizer for
 #                   the threaded tests); fails when any test fails
 #   make test-long  the same with the long soak (GOMAP_TEST_SCALE=long in the
 #                   plain builds, the default scale in the sanitizer builds)
@@ -21,10 +21,12 @@ CONFIGURE = cmake -S . -DGOMAP_WERROR=ON
 # GOMAP_TEST_SCALE of the plain and of the sanitizer builds.
 PLAIN_SCALE ?=
 SAN_SCALE ?= small
-# The test builds go to $(TESTDIR)-test, -clang, -asan and -tsan.
+# The test builds go to $(TESTDIR)-test, -clang, -asan-gcc, -asan-clang,
+# -tsan-gcc and -tsan-clang.
 TESTDIR ?= build
 
-.PHONY: all build bench deps test test-long test-gcc test-clang test-asan test-tsan clean
+.PHONY: all build bench deps test test-long test-gcc test-clang test-asan test-tsan \
+  test-asan-gcc test-asan-clang test-tsan-gcc test-tsan-clang clean
 
 all: build
 
@@ -60,19 +62,27 @@ test-clang:
 
 # Optimized (-O2, assertions kept): the sanitizers run faster, and gcc's
 # flow-sensitive warnings (-Wmaybe-uninitialized) see the instrumented code.
-test-asan:
-	$(CONFIGURE) -B $(TESTDIR)-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+# Each sanitizer with both compilers.  ASan+UBSan optimized (-O2,
+# assertions kept): the sanitizers run faster, and gcc's flow-sensitive
+# warnings (-Wmaybe-uninitialized) see the instrumented code.  TSan runs the
+# threaded tests (label "threads").
+SAN_ASAN = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-asan: test-asan-gcc test-asan-clang
+test-tsan: test-tsan-clang test-tsan-gcc
+
+test-asan-gcc test-asan-clang: test-asan-%:
+	$(CONFIGURE) -B $(TESTDIR)-asan-$* -DCMAKE_C_COMPILER=$* -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_C_FLAGS_DEBUG="-g -O2" -DGOMAP_TOOLS=OFF -DGOMAP_BENCH=OFF \
 	  -DGOMAP_SANITIZE=address,undefined >/dev/null
-	cmake --build $(TESTDIR)-asan -j $(JOBS)
-	cd $(TESTDIR)-asan && GOMAP_TEST_SCALE=$(SAN_SCALE) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+	cmake --build $(TESTDIR)-asan-$* -j $(JOBS)
+	cd $(TESTDIR)-asan-$* && GOMAP_TEST_SCALE=$(SAN_SCALE) $(SAN_ASAN) $(CTEST)
 
-test-tsan:
-	$(CONFIGURE) -B $(TESTDIR)-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+test-tsan-gcc test-tsan-clang: test-tsan-%:
+	$(CONFIGURE) -B $(TESTDIR)-tsan-$* -DCMAKE_C_COMPILER=$* -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DGOMAP_TOOLS=OFF -DGOMAP_BENCH=OFF -DGOMAP_SANITIZE=thread >/dev/null
-	cmake --build $(TESTDIR)-tsan -j $(JOBS)
-	cd $(TESTDIR)-tsan && GOMAP_TEST_SCALE=$(SAN_SCALE) TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
+	cmake --build $(TESTDIR)-tsan-$* -j $(JOBS)
+	cd $(TESTDIR)-tsan-$* && GOMAP_TEST_SCALE=$(SAN_SCALE) TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
 
 clean:
-	rm -rf build $(TESTDIR)-test $(TESTDIR)-clang $(TESTDIR)-asan $(TESTDIR)-tsan
+	rm -rf build $(TESTDIR)-test $(TESTDIR)-clang $(TESTDIR)-asan-gcc $(TESTDIR)-asan-clang \
+	  $(TESTDIR)-tsan-gcc $(TESTDIR)-tsan-clang
