@@ -385,7 +385,8 @@ typedef struct gomap_iter {
     /* private */
     const gomap *map;
     const void *table, *old_table;
-    const char *bptr;
+    const void *bptr, *btable; /* the bucket being walked, and its array */
+    const char *bslots;        /* that bucket's slots */
     uint64_t clear_seq, step_seq;
     size_t start_bucket, bucket, check_bucket;
     uint8_t B, offset, todo, wrapped, live, pad[3];

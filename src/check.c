@@ -86,10 +86,11 @@ static bool gm_self_equal(const gomap *m, const char *k) {
 }
 
 /* I3, I2, I9, I12 for one live slot found in chain `index` of table t. */
-static void gm_check_slot(gm_checker *c, const gm_table *t, size_t index, char *b, size_t i) {
+static void gm_check_slot(gm_checker *c, const gm_table *t, size_t index, const gm_rec *b,
+                          size_t i) {
     const gomap *m = c->m;
     uint8_t th = gm_tophashes(b)[i];
-    const char *k = gm_key(m, b, i);
+    const char *k = gm_key(m, gm_slots(m, t, b), i);
     c->live++;
     if (m->key_indirect) c->bytes += GM_BLOCK_HDR + m->t.key_size;
     if (m->val_indirect) c->bytes += GM_BLOCK_HDR + m->t.val_size;
@@ -115,11 +116,11 @@ static void gm_check_slot(gm_checker *c, const gm_table *t, size_t index, char *
    live slots.  `old` says whether it is an old chain (marks allowed). */
 static void gm_check_chain(gm_checker *c, const gm_table *t, size_t index, bool old) {
     const gomap *m = c->m;
-    char *b = gm_bucket(t, index, m->bsize);
+    const gm_rec *b = gm_bucket(t, index);
     bool marked = old && gm_evacuated(b);
     bool seen_rest = false;
     uint8_t prev = GM_MIN_TOPHASH; /* the previous slot that is not emptyRest */
-    for (; b; b = gm_overflow(m, b)) {
+    for (; b; b = gm_overflow(b)) {
         for (size_t i = 0; i < GM_BUCKET_SLOTS; i++) {
             uint8_t th = gm_tophashes(b)[i];
             bool mark = th > GM_EMPTY_ONE && th < GM_MIN_TOPHASH;
@@ -138,7 +139,7 @@ static void gm_check_chain(gm_checker *c, const gm_table *t, size_t index, bool 
                 prev = th;
             }
             if (gm_is_empty(th)) {
-                const char *v = gm_vslot(m, b, i);
+                const char *v = gm_vslot(m, gm_slots(m, t, b), i);
                 for (size_t j = 0; j < m->vsz; j++)
                     if (v[j]) {
                         gm_fail(c, 11, "chain %zu: empty slot with non-zero value", index);
@@ -155,7 +156,7 @@ static void gm_check_chain(gm_checker *c, const gm_table *t, size_t index, bool 
 /* Bytes held by a table: header, bucket memory, spare and linked
    standalone overflow buckets. */
 static size_t gm_table_bytes(const gomap *m, const gm_table *t) {
-    size_t bytes = t->blk.size + t->mem_size + t->standalone * (GM_BLOCK_HDR + m->bsize);
+    size_t bytes = t->blk.size + t->mem_size + t->standalone * (GM_BLOCK_HDR + sizeof(gm_rec) + m->bsize);
     for (const gm_block *b = t->spare; b; b = b->next) bytes += b->size;
     return bytes;
 }
@@ -167,9 +168,9 @@ static void gm_check_overflow(gm_checker *c) {
     size_t linked = 0, standalone = 0;
     for (size_t i = 0; i < t->nbuckets; i++) {
         if (!gm_new_bucket_ready(m, i)) continue;
-        for (char *b = gm_overflow(m, gm_bucket(t, i, m->bsize)); b; b = gm_overflow(m, b)) {
+        for (const gm_rec *b = gm_overflow(gm_bucket(t, i)); b; b = gm_overflow(b)) {
             linked++;
-            standalone += b < t->mem || b >= t->mem + t->mem_size;
+            standalone += (size_t)((uintptr_t)b - (uintptr_t)t->recs) >= t->recs_size;
         }
     }
     if (standalone != t->standalone)
@@ -192,7 +193,7 @@ static void gm_check_growth(gm_checker *c) {
     const gm_table *o = m->oldbuckets;
     if (m->nevacuate >= o->nbuckets) gm_fail(c, 6, "nevacuate %zu >= %zu", m->nevacuate, o->nbuckets);
     for (size_t i = 0; i < m->nevacuate && i < o->nbuckets; i++)
-        if (!gm_evacuated(gm_bucket(o, i, m->bsize))) gm_fail(c, 6, "old bucket %zu < nevacuate not evacuated", i);
+        if (!gm_evacuated(gm_bucket(o, i))) gm_fail(c, 6, "old bucket %zu < nevacuate not evacuated", i);
     bool same = (f & GM_SAME_SIZE) != 0;
     if (m->B != o->B + (same ? 0u : 1u)) gm_fail(c, 6, "B %u vs old B %u (same=%d)", m->B, o->B, same);
 }
@@ -206,12 +207,15 @@ static void gm_check_ready(gm_checker *c) {
     if (!m->oldbuckets || !m->buckets || !m->buckets->mapped) return;
     for (size_t i = 0; i < m->buckets->nbuckets; i++) {
         if (gm_new_bucket_ready(m, i)) continue;
-        const char *b = gm_bucket(m->buckets, i, m->bsize);
-        for (size_t j = 0; j < m->bsize; j++)
-            if (b[j]) {
-                gm_fail(c, 7, "new bucket %zu written before its old bucket was evacuated", i);
-                return;
-            }
+        const gm_rec *b = gm_bucket(m->buckets, i);
+        const char *s = gm_slots(m, m->buckets, b);
+        bool written = b->next != NULL;
+        for (size_t j = 0; j < GM_BUCKET_SLOTS; j++) written |= b->top[j] != 0;
+        for (size_t j = 0; j < m->bsize; j++) written |= s[j] != 0;
+        if (written) {
+            gm_fail(c, 7, "new bucket %zu written before its old bucket was evacuated", i);
+            return;
+        }
     }
 }
 
@@ -227,7 +231,7 @@ static void gm_check_next(gm_checker *c) {
     if (n->B != m->B + 1) gm_fail(c, 13, "next array B %u with B %u", n->B, m->B);
     if (!n->mapped) gm_fail(c, 13, "next array not mmap'ed");
     if (n->standalone || n->n_overflow || n->spare) gm_fail(c, 13, "next array has overflow buckets");
-    if (m->next_faulted > (size_t)(n->pre_end - n->mem))
+    if (m->next_faulted > (size_t)(n->slots - n->mem) + (size_t)(n->pre_end - n->recs) * m->bsize)
         gm_fail(c, 13, "next_faulted %zu past the buckets", m->next_faulted);
     c->bytes += gm_table_bytes(m, n);
 }

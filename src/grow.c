@@ -121,12 +121,32 @@ void gm_release_some(gomap *m, size_t budget) {
 
 /* ---- bucket arrays -------------------------------------------------------- */
 
+/* Buckets (main and preallocated overflow) of an array of 2^B buckets. */
+static size_t gm_table_nrecs(unsigned B) {
+    size_t n = (size_t)1 << B;
+    return n + (B >= 4 ? n >> 4 : 0);
+}
+
+/* Where things sit in an array's memory, from its 64-byte aligned start:
+   the records, then (64-byte aligned) the slots. */
+static size_t gm_slots_offset(size_t nrecs) {
+    return (nrecs * sizeof(gm_rec) + 63) & ~(size_t)63;
+}
+
+/* Bytes of memory an array of 2^B buckets asks for; 0 if too many. */
+static size_t gm_table_mem_size(const gomap *m, unsigned B) {
+    size_t nrecs = gm_table_nrecs(B);
+    if (B >= 8 * sizeof(size_t) - 8 || nrecs > (SIZE_MAX / 2 - 128) / (sizeof(gm_rec) + m->bsize))
+        return 0;
+    return 64 + gm_slots_offset(nrecs) + nrecs * m->bsize;
+}
+
 /* Allocate an array of 2^B buckets (+ 2^(B-4) preallocated overflow buckets
    when B >= 4).  The buckets are not zeroed: see gm_table_zero and I7. */
 gm_table *gm_table_new(gomap *m, unsigned B) {
-    size_t n = (size_t)1 << B;
-    size_t extra = B >= 4 ? n >> 4 : 0;
-    if (n + extra > (SIZE_MAX - 64) / m->bsize) return NULL;
+    size_t n = (size_t)1 << B, nrecs = gm_table_nrecs(B);
+    size_t size = gm_table_mem_size(m, B);
+    if (!size) return NULL;
     char *hp = (char *)gm_block_alloc(m, sizeof(gm_table) - GM_BLOCK_HDR);
     if (!hp) return NULL;
     gm_table *t = (gm_table *)(void *)(hp - GM_BLOCK_HDR);
@@ -134,32 +154,41 @@ gm_table *gm_table_new(gomap *m, unsigned B) {
     memset(t, 0, sizeof *t);
     atomic_init(&t->iter_refs, 0);
     t->blk.size = hdr_size;
-    if (!gm_mem_alloc(m, t, 64 + (n + extra) * m->bsize)) {
+    if (!gm_mem_alloc(m, t, size)) {
         gm_block_free(m, &t->blk);
         return NULL;
     }
     t->B = B;
     t->nbuckets = n;
-    t->buckets = (char *)(uintptr_t)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
-    t->pre_next = t->buckets + n * m->bsize;
-    t->pre_end = t->pre_next + extra * m->bsize;
+    char *base = (char *)(uintptr_t)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
+    t->recs = (gm_rec *)(void *)base;
+    t->recs_size = nrecs * sizeof(gm_rec);
+    t->slots = base + gm_slots_offset(nrecs);
+    t->pre_next = t->recs + n;
+    t->pre_end = t->recs + nrecs;
     return t;
 }
 
-static bool gm_is_standalone(const gm_table *t, const char *b) {
-    return b < t->mem || b >= t->mem + t->mem_size;
+static bool gm_is_standalone(const gm_table *t, const gm_rec *b) {
+    return (size_t)((uintptr_t)b - (uintptr_t)t->recs) >= t->recs_size;
+}
+
+/* The block of a standalone overflow bucket: its header, then the record,
+   then the slots. */
+static gm_block *gm_standalone_block(gm_rec *b) {
+    return (gm_block *)(void *)((char *)b - GM_BLOCK_HDR);
 }
 
 /* Drop the standalone overflow buckets of the chain at b (they are not part
    of t's memory) through `drop`, and unlink them.  Returns how many. */
-static size_t gm_drop_chain_overflow(gomap *m, gm_table *t, char *b, void (*drop)(gomap *, gm_block *)) {
+static size_t gm_drop_chain_overflow(gomap *m, gm_table *t, gm_rec *b, void (*drop)(gomap *, gm_block *)) {
     size_t n = 0;
-    char *o = gm_overflow(m, b);
-    gm_set_overflow(m, b, NULL);
+    gm_rec *o = b->next;
+    b->next = NULL;
     while (o) {
-        char *next = gm_overflow(m, o);
+        gm_rec *next = o->next;
         if (gm_is_standalone(t, o)) {
-            drop(m, (gm_block *)(void *)(o - GM_BLOCK_HDR));
+            drop(m, gm_standalone_block(o));
             n++;
         }
         o = next;
@@ -175,7 +204,7 @@ static void gm_drop_all_overflow(gomap *m, gm_table *t, bool (*ready)(const goma
                                  void (*drop)(gomap *, gm_block *)) {
     for (size_t i = 0; i < t->nbuckets && t->standalone; i++) {
         if (ready && !ready(m, i)) continue;
-        t->standalone -= gm_drop_chain_overflow(m, t, gm_bucket(t, i, m->bsize), drop);
+        t->standalone -= gm_drop_chain_overflow(m, t, gm_bucket(t, i), drop);
     }
     t->standalone = 0;
 }
@@ -194,8 +223,9 @@ static void gm_drop_spares(gomap *m, gm_table *t, void (*drop)(gomap *, gm_block
    its chain again, so nothing needs to be kept for it. */
 void gm_table_zero(gomap *m, gm_table *t) {
     gm_drop_all_overflow(m, t, m->oldbuckets ? gm_new_bucket_ready : NULL, gm_block_free);
-    memset(t->buckets, 0, t->nbuckets * m->bsize);
-    t->pre_next = t->buckets + t->nbuckets * m->bsize;
+    memset(t->recs, 0, t->nbuckets * sizeof(gm_rec));
+    memset(t->slots, 0, t->nbuckets * m->bsize);
+    t->pre_next = t->recs + t->nbuckets;
     t->n_overflow = 0;
 }
 
@@ -225,8 +255,8 @@ void gm_table_free(gomap *m, gm_table *t) {
 /* ---- overflow buckets ----------------------------------------------------- */
 
 /* Overflow buckets available to t without calling the allocator. */
-static size_t gm_overflow_available(const gomap *m, const gm_table *t, size_t want) {
-    size_t n = (size_t)(t->pre_end - t->pre_next) / m->bsize;
+static size_t gm_overflow_available(const gm_table *t, size_t want) {
+    size_t n = (size_t)(t->pre_end - t->pre_next);
     for (gm_block *s = t->spare; s && n < want; s = s->next) n++;
     return n;
 }
@@ -234,9 +264,9 @@ static size_t gm_overflow_available(const gomap *m, const gm_table *t, size_t wa
 /* Make sure t can hand out `want` overflow buckets without allocating.
    Reserved buckets are kept on t->spare (and freed with t) even if unused. */
 static int gm_reserve_overflow(gomap *m, gm_table *t, size_t want) {
-    size_t have = gm_overflow_available(m, t, want);
+    size_t have = gm_overflow_available(t, want);
     while (have < want) {
-        char *p = (char *)gm_block_alloc(m, m->bsize);
+        char *p = (char *)gm_block_alloc(m, sizeof(gm_rec) + m->bsize);
         if (!p) return GOMAP_ENOMEM;
         gm_block *blk = (gm_block *)(void *)(p - GM_BLOCK_HDR);
         blk->next = t->spare;
@@ -260,28 +290,28 @@ static void gm_count_overflow(gomap *m) {
 /* Link a fresh, zeroed overflow bucket after b (a bucket of table t) and
    return it; NULL if memory ran out (then nothing changed).  Takes a
    preallocated bucket, else a reserved one, else allocates. */
-char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
-    char *ovf;
+gm_rec *gm_new_overflow(gomap *m, gm_table *t, gm_rec *b) {
+    gm_rec *ovf;
     if (t->pre_next < t->pre_end) {
-        ovf = t->pre_next;
-        t->pre_next += m->bsize;
+        ovf = t->pre_next++;
     } else {
         gm_block *blk = t->spare;
         if (blk) {
             t->spare = blk->next;
         } else {
-            char *p = (char *)gm_block_alloc(m, m->bsize);
+            char *p = (char *)gm_block_alloc(m, sizeof(gm_rec) + m->bsize);
             if (!p) return NULL;
             blk = (gm_block *)(void *)(p - GM_BLOCK_HDR);
         }
         blk->next = NULL;
         t->standalone++;
-        ovf = (char *)blk + GM_BLOCK_HDR;
+        ovf = (gm_rec *)(void *)((char *)blk + GM_BLOCK_HDR);
     }
-    memset(ovf, 0, m->bsize);
+    memset(ovf, 0, sizeof *ovf);
+    memset(gm_slots(m, t, ovf), 0, m->bsize);
     t->n_overflow++;
     if (t == m->buckets) gm_count_overflow(m);
-    gm_set_overflow(m, b, ovf);
+    b->next = ovf;
     return ovf;
 }
 
@@ -311,20 +341,14 @@ char *gm_new_overflow(gomap *m, gm_table *t, char *b) {
 #define GM_HAVE_PREFAULT 1
 #endif
 
-/* Bytes of t's buckets (main and preallocated overflow), from the start
-   of its memory. */
-static size_t gm_prefault_size(const gm_table *t) {
-    return (size_t)(t->pre_end - t->mem);
+/* Bytes of t's buckets (records and slots, main and preallocated
+   overflow), from the start of its memory. */
+static size_t gm_prefault_size(const gomap *m, const gm_table *t) {
+    return (size_t)(t->slots - t->mem) + (size_t)(t->pre_end - t->recs) * m->bsize;
 }
 
 size_t gm_prefault_pending(const gomap *m) {
-    return m->next ? gm_prefault_size(m->next) - m->next_faulted : 0;
-}
-
-/* Bytes of bucket memory an array of 2^B buckets asks for (gm_table_new). */
-static size_t gm_table_mem_size(const gomap *m, unsigned B) {
-    size_t n = (size_t)1 << B;
-    return 64 + (n + (B >= 4 ? n >> 4 : 0)) * m->bsize;
+    return m->next ? gm_prefault_size(m, m->next) - m->next_faulted : 0;
 }
 
 /* The count at which an insert starts faulting in the array of the next
@@ -423,15 +447,29 @@ int gm_hash_grow(gomap *m) {
 /* Where evacuated entries of one old bucket go: X (same index) or Y
    (index + number of old buckets, doubling only). */
 typedef struct gm_dest {
-    char *b;  /* current destination bucket */
-    size_t i; /* next free slot in b */
+    gm_rec *b; /* current destination bucket */
+    char *s;   /* its slots */
+    size_t i;  /* next free slot in b */
 } gm_dest;
 
 /* Number of buckets in the chain starting at b. */
-static size_t gm_chain_len(const gomap *m, const char *b) {
+static size_t gm_chain_len(const gm_rec *b) {
     size_t n = 0;
-    for (; b; b = gm_overflow(m, b)) n++;
+    for (; b; b = gm_overflow(b)) n++;
     return n;
+}
+
+/* Start filling new bucket i (I7): zero it, unless the array is mmap'ed:
+   then it is still as the OS handed it out, zero, since nothing writes a
+   bucket before this (I7) and gm_table_zero zeroes all of it. */
+static void gm_dest_init(const gomap *m, gm_table *nt, gm_dest *d, size_t i) {
+    d->b = gm_bucket(nt, i);
+    d->s = gm_slots(m, nt, d->b);
+    d->i = 0;
+    if (!nt->mapped) {
+        memset(d->b, 0, sizeof *d->b);
+        memset(d->s, 0, m->bsize);
+    }
 }
 
 /* Finish the grow: the old array is no longer needed. */
@@ -463,34 +501,25 @@ static void gm_advance_mark(gomap *m, size_t newbit) {
 static int gm_evacuate(gomap *m, size_t oldbucket) {
     gm_table *old = m->oldbuckets, *nt = m->buckets;
     size_t newbit = old->nbuckets;
-    const size_t bsize = m->bsize;
-    char *ob = gm_bucket(old, oldbucket, bsize);
+    gm_rec *ob = gm_bucket(old, oldbucket);
     bool same = (gm_flags(m) & GM_SAME_SIZE) != 0;
 
     if (!gm_old_evacuated(m, oldbucket)) {
         /* An old chain of n buckets holds at most 8n entries, which fill at
            most n - 1 overflow buckets across X and Y (see the design essay):
            reserve them first so that nothing below can fail. */
-        if (gm_reserve_overflow(m, nt, gm_chain_len(m, ob) - 1) != GOMAP_OK)
+        if (gm_reserve_overflow(m, nt, gm_chain_len(ob) - 1) != GOMAP_OK)
             return GOMAP_ENOMEM;
 
-        /* The destination buckets are filled in only now (I7): zero them,
-           unless the array is mmap'ed: then it is still as the OS handed it
-           out, zero, since nothing writes a bucket before this (I7) and
-           gm_table_zero zeroes all of it. */
+        /* The destination buckets are filled in only now (I7). */
         gm_dest d[2];
-        d[0].b = gm_bucket(nt, oldbucket, bsize);
-        d[0].i = 0;
-        if (!nt->mapped) memset(d[0].b, 0, bsize);
-        if (!same) {
-            d[1].b = gm_bucket(nt, oldbucket + newbit, bsize);
-            d[1].i = 0;
-            if (!nt->mapped) memset(d[1].b, 0, bsize);
-        }
+        gm_dest_init(m, nt, &d[0], oldbucket);
+        if (!same) gm_dest_init(m, nt, &d[1], oldbucket + newbit);
         bool nan_rule = (gm_flags(m) & GM_ITERATOR) && !m->reflexive;
 
-        for (char *b = ob; b; b = gm_overflow(m, b)) {
+        for (gm_rec *b = ob; b; b = gm_overflow(b)) {
             uint8_t *th = gm_tophashes(b);
+            char *s = gm_slots(m, old, b);
             for (size_t i = 0; i < GM_BUCKET_SLOTS; i++) {
                 uint8_t top = th[i];
                 if (gm_is_empty(top)) {            /* nothing to move */
@@ -500,7 +529,7 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
                 size_t useY = 0;
                 if (!same) {
                     /* Recompute the hash to decide between X and Y. */
-                    const char *k = gm_key(m, b, i);
+                    const char *k = gm_key(m, s, i);
                     uint64_t hash = gm_hash_key(m, k, m->path);
                     if (nan_rule && !gm_key_equal(&m->t, k, k)) {
                         /* A key unequal to itself (NaN) hashes differently
@@ -517,12 +546,13 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
                 gm_dest *dst = &d[useY];
                 if (dst->i == GM_BUCKET_SLOTS) {           /* destination full */
                     dst->b = gm_new_overflow(m, nt, dst->b); /* reserved: cannot fail */
+                    dst->s = gm_slots(m, nt, dst->b);
                     dst->i = 0;
                 }
                 /* Copy tophash, key slot and value slot (pointers when out of line). */
                 gm_tophashes(dst->b)[dst->i] = top;
-                memcpy(gm_kslot(m, dst->b, dst->i), gm_kslot(m, b, i), m->ksz);
-                memcpy(gm_vslot(m, dst->b, dst->i), gm_vslot(m, b, i), m->vsz);
+                memcpy(gm_kslot(m, dst->s, dst->i), gm_kslot(m, s, i), m->ksz);
+                memcpy(gm_vslot(m, dst->s, dst->i), gm_vslot(m, s, i), m->vsz);
                 dst->i++;
             }
         }

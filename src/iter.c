@@ -77,10 +77,12 @@ static bool gm_iter_keep(const gomap *m, const gomap_iter *it, const char *k, ui
     return (it->check_bucket >> (it->B - 1)) == (size_t)(th & 1);
 }
 
-/* Pick the chain to walk for it->bucket, then advance the bucket counter. */
-static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
+/* Pick the chain to walk for it->bucket (its array in it->btable), then
+   advance the bucket counter. */
+static const gm_rec *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
     const gm_table *t = (const gm_table *)it->table;
-    const char *b = gm_bucket(t, it->bucket, m->bsize);
+    const gm_rec *b = gm_bucket(t, it->bucket);
+    it->btable = t;
     it->check_bucket = GM_NO_CHECK;
     if (m->oldbuckets && it->table == m->buckets) {
         /* Started during this grow: until the old bucket is evacuated, the
@@ -91,7 +93,8 @@ static const char *gm_iter_pick_chain(const gomap *m, gomap_iter *it) {
         const gm_table *o = m->oldbuckets;
         size_t oi = it->bucket & (o->nbuckets - 1);
         if (!gm_old_evacuated(m, oi)) {
-            b = gm_bucket(o, oi, m->bsize);
+            b = gm_bucket(o, oi);
+            it->btable = o;
             it->check_bucket = it->bucket;
         }
     }
@@ -109,7 +112,7 @@ GM_INLINE unsigned gm_iter_rotate(const gomap_iter *it, unsigned live) {
     return ((live >> off) | (live << (GM_BUCKET_SLOTS - off))) & 0xFFu;
 }
 /* The slots of bucket b still to visit, rotated: live entries and marks. */
-static unsigned gm_iter_todo(const gomap_iter *it, const char *b) {
+static unsigned gm_iter_todo(const gomap_iter *it, const gm_rec *b) {
     return gm_iter_rotate(it, gm_iter_slots(gm_tophash_word(b)));
 }
 
@@ -119,7 +122,7 @@ static unsigned gm_iter_todo(const gomap_iter *it, const char *b) {
  * entry in it->key / it->val, or returns false (and releases the iterator).
  */
 static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
-    const char *b = it->bptr;
+    const gm_rec *b = (const gm_rec *)it->bptr;
     unsigned todo = it->todo;
     if (GM_UNLIKELY(it->step_seq != m->clear_seq)) {
         /* A clear since the last step.  The chain we were in may be stale
@@ -141,7 +144,8 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             gm_work(m, 0, 1, m->path);
             uint8_t th = gm_tophashes(b)[slot];
             if (gm_is_empty(th) || th == GM_EVACUATED_EMPTY) continue; /* emptied since */
-            const char *k = gm_key(m, b, slot);
+            const char *s = gm_slots(m, (const gm_table *)it->btable, b);
+            const char *k = gm_key(m, s, slot);
             if (it->check_bucket != GM_NO_CHECK && !(gm_flags(m) & GM_SAME_SIZE) &&
                 !gm_iter_keep(m, it, k, th))
                 continue;                              /* goes to another new bucket */
@@ -151,7 +155,7 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
                 /* Golden data: this slot is the entry (a NaN cannot have been
                    deleted or updated, so its old copy is still right). */
                 it->key = k;
-                it->val = gm_val(m, b, slot);
+                it->val = gm_val(m, s, slot);
             } else {
                 /* The entry moved (or the map was cleared): ask the live map. */
                 char *v;
@@ -162,9 +166,10 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             }
             it->todo = (uint8_t)(todo & (todo - 1));
             it->bptr = b;
+            it->bslots = s;
             return true;
         }
-        b = gm_overflow(m, b);                         /* rest of the chain */
+        b = gm_overflow(b);                            /* rest of the chain */
         if (b) {
             todo = gm_iter_todo(it, b);
             gm_work(m, 1, 0, m->path);
@@ -195,24 +200,26 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
 #define GM_ITER_OVERFLOW_AHEAD ((size_t)12)
 #define GM_ITER_PREFETCH_ARRAY ((size_t)512 << 10)
 
-/* The end of the current array's buckets if a walk of it should prefetch,
-   else NULL. */
-GM_INLINE const char *gm_iter_prefetch_end(const gomap *m) {
-    const gm_table *t = m->buckets;
-    if (!t || t->mem_size < GM_ITER_PREFETCH_ARRAY) return NULL;
-    return t->buckets + t->nbuckets * m->bsize;
+/* Should a walk of the current array prefetch? */
+GM_INLINE bool gm_iter_prefetching(const gomap *m) {
+    return m->buckets && m->buckets->mem_size >= GM_ITER_PREFETCH_ARRAY;
 }
 
-/* The walk is entering bucket b of the current array, which ends at end. */
-GM_INLINE void gm_iter_prefetch(const gomap *m, const char *b, const char *end) {
+/* The walk is entering main bucket i of the current array. */
+GM_INLINE void gm_iter_prefetch(const gomap *m, size_t i) {
+    const gm_table *t = m->buckets;
     if (m->bsize >= GM_ITER_PREFETCH_BSIZE) {
-        const char *p = b + GM_ITER_PREFETCH_AHEAD * m->bsize;
-        const char *stop = p + m->bsize < end ? p + m->bsize : end;
+        size_t a = i + GM_ITER_PREFETCH_AHEAD;
+        if (a >= t->nbuckets) return;
+        const char *p = t->slots + a * m->bsize, *stop = p + m->bsize;
         for (; p < stop; p += 64) GM_PREFETCH(p);
     } else {
-        const char *a = b + GM_ITER_OVERFLOW_AHEAD * m->bsize;
-        const char *o = a < end ? gm_overflow(m, a) : NULL;
-        if (o) GM_PREFETCH(o);
+        size_t a = i + GM_ITER_OVERFLOW_AHEAD;
+        const gm_rec *o = a < t->nbuckets ? gm_overflow(gm_bucket(t, a)) : NULL;
+        if (o) {
+            GM_PREFETCH(o);
+            GM_PREFETCH(gm_slots(m, t, o));
+        }
     }
 }
 
@@ -221,7 +228,7 @@ GM_INLINE void gm_iter_prefetch(const gomap *m, const char *b, const char *end) 
    are exactly those with tophash >= GM_MIN_TOPHASH.  Per byte, bit 7 of
    (byte | 0x80) - 5 is set iff the byte's low 7 bits are >= 5 (no borrow
    crosses a byte), and bit 7 of the byte itself covers the rest. */
-GM_INLINE unsigned gm_iter_todo_current(const gomap_iter *it, const char *b) {
+GM_INLINE unsigned gm_iter_todo_current(const gomap_iter *it, const gm_rec *b) {
     const uint64_t hi = 0x8080808080808080ull;
     uint64_t w = gm_tophash_word(b);
     uint64_t live = ((((w | hi) - 0x0101010101010101ull * GM_MIN_TOPHASH) | w) & hi) >> 7;
@@ -231,21 +238,28 @@ GM_INLINE unsigned gm_iter_todo_current(const gomap_iter *it, const char *b) {
 /* The next chain of the current array after the one the iterator is in:
    its overflow bucket, or the bucket at the next index (*next_index set);
    NULL at the end of the walk.  The iterator does not move. */
-GM_INLINE const char *gm_iter_peek_chain(const gomap_iter *it, const gomap *m, bool *next_index) {
-    const char *o = it->bptr ? gm_overflow(m, it->bptr) : NULL;
+GM_INLINE const gm_rec *gm_iter_peek_chain(const gomap_iter *it, const gomap *m, bool *next_index) {
+    const gm_rec *o = it->bptr ? gm_overflow((const gm_rec *)it->bptr) : NULL;
     *next_index = o == NULL;
     if (o) return o;
     if (it->bucket == it->start_bucket && it->wrapped) return NULL;
-    return gm_bucket(m->buckets, it->bucket, m->bsize);
+    return gm_bucket(m->buckets, it->bucket);
 }
 
-/* Make chain o (from gm_iter_peek_chain) the one the iterator is in. */
-GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const char *o, bool next_index) {
-    if (next_index && ++it->bucket == ((size_t)1 << it->B)) {
-        it->bucket = 0;
-        it->wrapped = 1;
+/* Make chain o (from gm_iter_peek_chain) the one the iterator is in, and
+   prefetch ahead when asked to. */
+GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const gomap *m, const gm_rec *o, bool next_index,
+                                   bool prefetch) {
+    if (next_index) {
+        if (prefetch) gm_iter_prefetch(m, it->bucket);
+        if (++it->bucket == ((size_t)1 << it->B)) {
+            it->bucket = 0;
+            it->wrapped = 1;
+        }
     }
     it->bptr = o;
+    it->btable = m->buckets;
+    it->bslots = gm_slots(m, m->buckets, o);
     it->todo = 0;
 }
 
@@ -263,14 +277,14 @@ bool gomap_iter_next(gomap_iter *it) {
     if (GM_UNLIKELY(it->check_bucket != GM_NO_CHECK || it->clear_seq != m->clear_seq ||
                     gm_counting(m)))
         return gm_iter_next_slow(it, m);
-    const char *b = it->bptr;
+    const gm_rec *b = (const gm_rec *)it->bptr;
     unsigned todo = it->todo;
     for (;;) {
         if (todo) {
             size_t slot = ((unsigned)__builtin_ctz(todo) + it->offset) & (GM_BUCKET_SLOTS - 1);
             if (GM_UNLIKELY(gm_tophashes(b)[slot] < GM_MIN_TOPHASH)) break; /* a mark */
-            it->key = gm_key(m, b, slot);               /* a live entry */
-            it->val = gm_val(m, b, slot);
+            it->key = gm_key(m, it->bslots, slot);      /* a live entry */
+            it->val = gm_val(m, it->bslots, slot);
             it->todo = (uint8_t)(todo & (todo - 1));
             it->bptr = b;
             return true;
@@ -278,11 +292,9 @@ bool gomap_iter_next(gomap_iter *it) {
         if (m->oldbuckets || it->table != m->buckets) break; /* growth: slow */
         bool next_index;                                /* the next chain */
         it->bptr = b;
-        const char *o = gm_iter_peek_chain(it, m, &next_index);
+        const gm_rec *o = gm_iter_peek_chain(it, m, &next_index);
         if (!o) break;                                  /* the end */
-        const char *pf_end = next_index ? gm_iter_prefetch_end(m) : NULL;
-        if (pf_end) gm_iter_prefetch(m, o, pf_end);
-        gm_iter_enter_chain(it, o, next_index);
+        gm_iter_enter_chain(it, m, o, next_index, gm_iter_prefetching(m));
         b = o;
         todo = gm_iter_todo_current(it, b);
     }
@@ -302,7 +314,7 @@ typedef struct gm_slot_offsets {
 static void gm_slot_offsets_init(gm_slot_offsets *so, const gomap *m, unsigned off) {
     for (unsigned j = 0; j < GM_BUCKET_SLOTS; j++) {
         size_t slot = (j + off) & (GM_BUCKET_SLOTS - 1);
-        so->k[j] = m->koff + slot * m->ksz;
+        so->k[j] = slot * m->ksz;
         so->v[j] = m->voff + slot * m->vsz;
     }
     so->kind = m->key_indirect;
@@ -311,15 +323,15 @@ static void gm_slot_offsets_init(gm_slot_offsets *so, const gomap *m, unsigned o
 
 /*
  * The bulk step of gomap_iter_next_n, a hot loop: write the key and value
- * pointers of bucket b's live slots (bit j of todo: entry j of so) to ko /
+ * pointers of the live slots of the bucket whose slots are at s (bit j of todo: entry j of so) to ko /
  * vo (either may be NULL) and return how many.  All 8 slots are written,
  * the output advancing by one for live slots only: no branch depends on
  * which slots are live, so the random fill of the buckets costs no
  * mispredictions.  ko and vo need room for 8.
  */
-GM_INLINE size_t gm_iter_write_slots(const gm_slot_offsets *so, const char *b, unsigned todo,
+GM_INLINE size_t gm_iter_write_slots(const gm_slot_offsets *so, const char *s, unsigned todo,
                                      const void **ko, void **vo) {
-    char *base = (char *)(uintptr_t)b;
+    char *base = (char *)(uintptr_t)s;
     size_t c = 0;
     for (unsigned j = 0; j < GM_BUCKET_SLOTS; j++) {
         if (ko) ko[c] = gm_deref(base + so->k[j], so->kind); /* written for every slot, */
@@ -336,17 +348,17 @@ static GM_NOINLINE size_t gm_iter_bulk_tail(gomap_iter *it, const gomap *m,
                                             const gm_slot_offsets *so, const void **keys,
                                             void **vals, size_t room) {
     bool next_index;
-    const char *o = gm_iter_peek_chain(it, m, &next_index);
+    const gm_rec *o = gm_iter_peek_chain(it, m, &next_index);
     if (!o) return SIZE_MAX;
     unsigned todo = gm_iter_todo_current(it, o);
     unsigned live = todo - ((todo >> 1) & 0x55u);      /* popcount of a byte */
     live = (live & 0x33u) + ((live >> 2) & 0x33u);
     live = (live + (live >> 4)) & 0x0Fu;
     if (live > room) return SIZE_MAX;
-    gm_iter_enter_chain(it, o, next_index);
+    gm_iter_enter_chain(it, m, o, next_index, false);
     const void *ks[GM_BUCKET_SLOTS];
     void *vs[GM_BUCKET_SLOTS];
-    size_t c = gm_iter_write_slots(so, o, todo, keys ? ks : NULL, vals ? vs : NULL);
+    size_t c = gm_iter_write_slots(so, it->bslots, todo, keys ? ks : NULL, vals ? vs : NULL);
     if (keys) memcpy(keys, ks, c * sizeof *keys);
     if (vals) memcpy(vals, vs, c * sizeof *vals);
     return c;
@@ -361,7 +373,7 @@ size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t 
     }
     gm_slot_offsets so;
     gm_slot_offsets_init(&so, m, it->offset);
-    const char *pf_end = gm_iter_prefetch_end(m);
+    bool prefetch = gm_iter_prefetching(m);
     size_t c = 0;
     while (c < n) {
         /* Whole chains while the walk is in the simple state (the chain we
@@ -372,11 +384,10 @@ size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t 
             size_t got;
             if (n - c >= GM_BUCKET_SLOTS) {
                 bool next_index;
-                const char *o = gm_iter_peek_chain(it, m, &next_index);
+                const gm_rec *o = gm_iter_peek_chain(it, m, &next_index);
                 if (o) {
-                    if (pf_end && next_index) gm_iter_prefetch(m, o, pf_end);
-                    gm_iter_enter_chain(it, o, next_index);
-                    c += gm_iter_write_slots(&so, o, gm_iter_todo_current(it, o),
+                    gm_iter_enter_chain(it, m, o, next_index, prefetch);
+                    c += gm_iter_write_slots(&so, it->bslots, gm_iter_todo_current(it, o),
                                              keys ? keys + c : NULL, vals ? vals + c : NULL);
                     continue;
                 }

@@ -13,17 +13,33 @@
  * low B bits; the top 8 bits, the "tophash", are kept per slot so that most
  * non-matching slots are rejected without touching the key.
  *
- * A bucket holds 8 slots, laid out as
+ * A bucket holds 8 slots.  Go's bucket (runtime/map.go's bmap) is one
+ * block:
  *
  *     tophash[8] | key[8] | value[8] | overflow pointer
  *
- * Keys are packed together, then values, which avoids padding between a key
- * and its value (uint64 keys with uint8 values waste nothing).  A key or a
- * value larger than GOMAP_MAX_INLINE (128) bytes is stored out of line: the
- * slot holds a pointer to a block of its own.  When a bucket's 8 slots are
- * full, an overflow bucket is chained after it; arrays of B >= 4 come with
- * 2^(B-4) preallocated overflow buckets.  The chain of a bucket is the
- * bucket followed by its overflow buckets.
+ * Here the same bytes are split in two, and only where they live differs:
+ *
+ *     record (16 bytes):  tophash[8] | overflow pointer
+ *     slots:              key[8] | value[8]
+ *
+ * The records of an array are one dense array of their own, the slots a
+ * second array beside it, bucket i at index i of both (gm_slots).  A miss,
+ * and the first probe of every insert and delete, reads only the record,
+ * and the records of a map of 10^6 u64 entries take 4 MB where its
+ * buckets take 35: they stay in the cache while the slots do not.  A
+ * lookup asks for the bucket's slot lines together with its record, so a
+ * hit waits for about one memory latency.  Keys are packed together, then
+ * values, which avoids padding between a key and its value (uint64 keys
+ * with uint8 values waste nothing).  A key or a value larger than
+ * GOMAP_MAX_INLINE (128) bytes is stored out of line: the slot holds a
+ * pointer to a block of its own.  When a bucket's 8 slots are full, an
+ * overflow bucket is chained after it; arrays of B >= 4 come with 2^(B-4)
+ * preallocated overflow buckets (records and slots in the same two
+ * arrays); beyond those, an overflow bucket is one block, record then
+ * slots.  The chain of a bucket is the bucket followed by its overflow
+ * buckets.  docs/DESIGN.md says what this layout bought and what else was
+ * tried.
  *
  * The tophash byte doubles as the slot's state.  0..4 are reserved marks
  * (see map_internal.h for one line each): emptyRest, emptyOne, evacuatedX,
@@ -98,9 +114,11 @@
  * that one of its evacuated slots names is released, what the key owns
  * (an out-of-line block, copied string bytes, its destructor call) is kept
  * too, on the map's graveyard, since the iterator will look that key up
- * again.  Nothing else waits: a forgotten iterator keeps at most two arrays
- * and one key per slot of them (I14).  Every block the map allocates
- * carries a small header, so keeping one needs no allocation.
+ * again.  A key replaced by an equal one (GOMAP_F_KEY_UPDATE) is not
+ * kept: the slots that name it are made to name the new key.  Nothing
+ * else waits: a forgotten iterator keeps at most two arrays and one key
+ * per slot of them (I14).  Every block the map allocates carries a small
+ * header, so keeping one needs no allocation.
  *
  * Concurrent misuse.  A writer toggles GM_WRITING on entry and checks it is
  * still set on exit; readers and iterators check that it is clear.  This is
@@ -209,19 +227,27 @@ static bool gm_keeping(const gomap *m) {
 /* Does an array t that an iterator may still read name the key in kslot
    (whose hash is hash) in an evacuated slot?  Only t's chain for hash can,
    and evacuation copied the key slot bytewise: the same out-of-line
-   pointer, the same string pointer, the same key bytes.  Each such slot
-   becomes evacuatedEmpty: its key is being released, so the iterator
-   would not find it in the map anyway (or would find a key inserted since,
-   which Go lets an iterator skip), and a later key with the same bytes is
-   another key that this slot never named. */
-static bool gm_table_claims_key(const gomap *m, gm_table *t, const char *kslot, uint64_t hash) {
+   pointer, the same string pointer, the same key bytes.  When the key is
+   being released, each such slot becomes evacuatedEmpty: the iterator
+   would not find the key in the map anyway (or would find a key inserted
+   since, which Go lets an iterator skip), and a later key with the same
+   bytes is another key that this slot never named.  When the key is being
+   replaced by an equal one (rename, a key update), each such slot names
+   the new key instead: the entry is still there, and the iterator finds
+   it by the new key. */
+static bool gm_table_claims_key(const gomap *m, gm_table *t, const char *kslot, uint64_t hash,
+                                const void *rename) {
     bool found = false;
-    for (char *b = gm_bucket(t, hash & gm_mask(t->B), m->bsize); b; b = gm_overflow(m, b)) {
+    for (gm_rec *b = gm_bucket(t, hash & gm_mask(t->B)); b; b = gm_overflow(b)) {
         uint8_t *th = gm_tophashes(b);
+        char *s = gm_slots(m, t, b);
         for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
             if ((th[i] == GM_EVACUATED_X || th[i] == GM_EVACUATED_Y) &&
-                memcmp(gm_kslot(m, b, i), kslot, m->ksz) == 0) {
-                th[i] = GM_EVACUATED_EMPTY;
+                memcmp(gm_kslot(m, s, i), kslot, m->ksz) == 0) {
+                if (rename)
+                    memcpy(gm_kslot(m, s, i), rename, m->ksz);
+                else
+                    th[i] = GM_EVACUATED_EMPTY;
                 found = true;
             }
     }
@@ -236,10 +262,21 @@ static bool gm_key_kept(gomap *m, const char *kslot, uint64_t hash) {
     if (!m->reflexive) return true;
     bool kept = false;
     for (gm_table *t = m->dead_tables; t; t = (gm_table *)(void *)t->blk.next)
-        kept |= gm_table_claims_key(m, t, kslot, hash);
+        kept |= gm_table_claims_key(m, t, kslot, hash, NULL);
     if (m->oldbuckets && gm_table_held(m->oldbuckets))
-        kept |= gm_table_claims_key(m, m->oldbuckets, kslot, hash);
+        kept |= gm_table_claims_key(m, m->oldbuckets, kslot, hash, NULL);
     return kept;
+}
+
+/* The key in kslot (whose hash is hash) is being replaced by the equal
+   key newk, stored inline: the kept arrays' slots that name it name newk
+   from now on (see gm_table_claims_key), so nothing needs the old key. */
+static void gm_kept_rename_key(gomap *m, const char *kslot, const void *newk, uint64_t hash) {
+    if (!gm_keeping(m)) return;
+    for (gm_table *t = m->dead_tables; t; t = (gm_table *)(void *)t->blk.next)
+        gm_table_claims_key(m, t, kslot, hash, newk);
+    if (m->oldbuckets && gm_table_held(m->oldbuckets))
+        gm_table_claims_key(m, m->oldbuckets, kslot, hash, newk);
 }
 
 /* Queue a released key block until no array is kept. */
@@ -415,12 +452,8 @@ static void gm_layout(gomap *m) {
     if (m->val_indirect) val = alignof(void *);
     m->ksz = m->key_indirect ? sizeof(void *) : t->key_size;
     m->vsz = m->val_indirect ? sizeof(void *) : t->val_size;
-    m->koff = gm_round_up(GM_BUCKET_SLOTS, kal);
-    m->voff = gm_round_up(m->koff + GM_BUCKET_SLOTS * m->ksz, val);
-    m->ooff = gm_round_up(m->voff + GM_BUCKET_SLOTS * m->vsz, alignof(void *));
-    size_t bal = kal > val ? kal : val;
-    if (bal < alignof(void *)) bal = alignof(void *);
-    m->bsize = gm_round_up(m->ooff + sizeof(void *), bal);
+    m->voff = gm_round_up(GM_BUCKET_SLOTS * m->ksz, val);
+    m->bsize = gm_round_up(m->voff + GM_BUCKET_SLOTS * m->vsz, kal > val ? kal : val);
 }
 
 /* The fast path and semantics that a key kind selects. */
@@ -437,9 +470,8 @@ static void gm_select_path(gomap *m) {
     if (m->str_copy) m->key_update = false; /* the map's own copy is as good */
     m->plain_keys = !m->key_indirect && !m->str_copy && !m->t.key_destroy;
     m->plain_vals = !m->val_indirect && !m->t.val_destroy;
-    /* The fast paths hard-code keys at offset 8 (gm_key_at). */
-    if (m->path != GM_PATH_GENERIC && (m->koff != GM_BUCKET_SLOTS || m->key_indirect))
-        m->path = GM_PATH_GENERIC;
+    /* The fast paths hard-code the key size (gm_key_at). */
+    if (m->key_indirect) m->path = GM_PATH_GENERIC;
 }
 
 /* Bucket arrays at least this large are assumed not to stay in cache:
@@ -453,19 +485,19 @@ static bool gm_cached(const gomap *m) { return m->buckets->mem_size < GM_PREFETC
 void gm_set_current(gomap *m, gm_table *t) {
     m->buckets = t;
     m->prefault_at = gm_prefault_threshold(m);
-    /* Buckets start at multiples of g = gcd(bsize, 64) from a 64-byte
-       aligned base, so at most 64 - g bytes into a line: they span at most
-       (64 - g + bsize - 1) / 64 lines after their first. */
+    /* A bucket's slots start at a multiple of g = gcd(bsize, 64) from a
+       64-byte aligned base, so at most 64 - g bytes into a line: they span
+       at most 1 + (64 - g + bsize - 1) / 64 lines. */
     size_t g = m->bsize & (~m->bsize + 1);
-    if (g > 64) g = 64;
-    size_t lines = (64 - g + m->bsize - 1) / 64;
-    m->prefetch_lines = gm_cached(m) ? 0 : (uint8_t)(lines > 3 ? 3 : lines);
+    if (g > 64 || g == 0) g = 64;
+    size_t lines = m->bsize ? 1 + (64 - g + m->bsize - 1) / 64 : 1;
+    m->prefetch_lines = gm_cached(m) ? 0 : (uint8_t)(lines > 4 ? 4 : lines);
 }
 
 /* Go's makemap: the smallest B with hint <= 6.5 * 2^B; bogus hints are 0. */
 static unsigned gm_hint_to_B(const gomap *m, int64_t hint) {
     const int64_t max_bytes = (int64_t)1 << 46;
-    if (hint < 0 || hint > max_bytes / (int64_t)m->bsize) hint = 0;
+    if (hint < 0 || hint > max_bytes / (int64_t)(sizeof(gm_rec) + m->bsize)) hint = 0;
     unsigned B = 0;
     while (gm_over_load((size_t)hint, B)) B++;
     return B;
@@ -520,11 +552,12 @@ gomap *gomap_new_with(const gomap_type *t, int64_t hint, const gomap_allocator *
  * Walking every entry (clear, clone, free, the checker)
  * ======================================================================== */
 
-static size_t gm_walk_chain(const gomap *m, char *b, gm_entry_fn fn, void *ctx) {
+static size_t gm_walk_chain(const gomap *m, const gm_table *t, size_t index, gm_entry_fn fn,
+                            void *ctx) {
     size_t n = 0;
-    for (; b; b = gm_overflow(m, b), n++)
+    for (gm_rec *b = gm_bucket(t, index); b; b = gm_overflow(b), n++)
         for (size_t i = 0; i < GM_BUCKET_SLOTS; i++)
-            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, b, i);
+            if (gm_tophashes(b)[i] >= GM_MIN_TOPHASH) fn(ctx, b, gm_slots(m, t, b), i);
     return n;
 }
 
@@ -535,10 +568,10 @@ size_t gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx) {
     size_t n = 0;
     if (!m->buckets) return 0;
     for (size_t i = 0; i < m->buckets->nbuckets; i++)
-        if (gm_new_bucket_ready(m, i)) n += gm_walk_chain(m, gm_bucket(m->buckets, i, m->bsize), fn, ctx);
+        if (gm_new_bucket_ready(m, i)) n += gm_walk_chain(m, m->buckets, i, fn, ctx);
     if (m->oldbuckets)
         for (size_t i = 0; i < m->oldbuckets->nbuckets; i++)
-            if (!gm_old_evacuated(m, i)) n += gm_walk_chain(m, gm_bucket(m->oldbuckets, i, m->bsize), fn, ctx);
+            if (!gm_old_evacuated(m, i)) n += gm_walk_chain(m, m->oldbuckets, i, fn, ctx);
     return n;
 }
 
@@ -549,14 +582,14 @@ typedef struct gm_release_ctx {
     bool keeping; /* some array is kept for an iterator (gm_keeping) */
 } gm_release_ctx;
 
-static void gm_release_entry(void *ctx, char *b, size_t i) {
+static void gm_release_entry(void *ctx, gm_rec *b, char *s, size_t i) {
     gm_release_ctx *c = (gm_release_ctx *)ctx;
     gomap *m = c->m;
-    char *kslot = gm_kslot(m, b, i);
+    char *kslot = gm_kslot(m, s, i);
     bool kept = c->keeping && !m->plain_keys &&
-                gm_key_kept(m, kslot, gm_hash_key(m, gm_key(m, b, i), m->path));
+                gm_key_kept(m, kslot, gm_hash_key(m, gm_key(m, s, i), m->path));
     gm_release_key(m, kslot, c->d, kept);
-    gm_release_val(m, gm_vslot(m, b, i));
+    gm_release_val(m, gm_vslot(m, s, i));
     /* An iterator may still walk this (old) chain: the slot is empty now,
        not a live slot holding a zeroed key. */
     gm_tophashes(b)[i] = GM_EMPTY_ONE;
@@ -627,42 +660,52 @@ GM_INLINE bool gm_writer_end(gomap *m) {
 #define GM_SLOT_OF(bits) ((size_t)__builtin_ctzll(bits) >> 3)
 #define GM_CLEAR_SLOT(bits) ((bits) & ((bits)-1))
 
-/* The chain to search for hash: the old bucket while it is not evacuated
-   (it is authoritative until then), else the current one. */
-GM_INLINE char *gm_chain_for(const gomap *m, uint64_t hash) {
-    char *b = gm_bucket(m->buckets, hash & gm_mask(m->B), m->bsize);
+/* The chain to search for hash, the array it belongs to (*tp) and the
+   slots of its first bucket (*sp): the old bucket while it is not
+   evacuated (it is authoritative until then), else the current one. */
+GM_INLINE gm_rec *gm_chain_for(const gomap *m, uint64_t hash, const gm_table **tp, char **sp) {
+    const gm_table *t = m->buckets;
+    size_t i = hash & gm_mask(m->B);
     if (GM_UNLIKELY(m->oldbuckets != NULL)) {
         size_t oi = hash & (m->oldbuckets->nbuckets - 1);
-        if (!gm_old_evacuated(m, oi)) b = gm_bucket(m->oldbuckets, oi, m->bsize);
+        if (!gm_old_evacuated(m, oi)) {
+            t = m->oldbuckets;
+            i = oi;
+        }
     }
-    return b;
+    *tp = t;
+    *sp = t->slots + i * m->bsize;
+    return gm_bucket(t, i);
 }
 
 /*
- * Find key (with hash) and return its bucket, setting *slot; NULL when
- * absent.  `path` is a constant at every call site, so each key kind gets
- * its own copy of this loop with the comparison inlined.
+ * Find key (with hash) and return the slots of its bucket, setting *slot;
+ * NULL when absent.  `path` is a constant at every call site, so each key
+ * kind gets its own copy of this loop with the comparison inlined.
  */
 GM_INLINE char *gm_find(const gomap *m, const void *key, uint64_t hash, int path, size_t *slot) {
     uint8_t top = gm_tophash(hash);
-    char *b = gm_chain_for(m, hash);
-    gm_prefetch_bucket(m, b);
+    const gm_table *t;
+    char *s;
+    gm_rec *b = gm_chain_for(m, hash, &t, &s);         /* the chain's record and slots, */
+    gm_prefetch_slots(m, s);                            /* asked for at once */
     size_t nb = 0, ns = 0;                              /* work, for gm_work */
-    do {
+    for (;;) {
         nb++;
         uint64_t w = gm_tophash_word(b);               /* the 8 tophash bytes */
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);                /* a slot whose tophash matches */
             ns++;
-            if (gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) {
+            if (gm_keys_equal(m, key, gm_key_at(m, s, i, path), path)) {
                 *slot = i;
                 gm_work(m, nb, ns, path);
-                return b;
+                return s;
             }
         }
         if (gm_match_byte(w, GM_EMPTY_REST)) break;     /* nothing after emptyRest */
-        b = gm_overflow(m, b);                          /* next bucket of the chain */
-    } while (b);
+        if (!(b = gm_overflow(b))) break;               /* next bucket of the chain */
+        s = gm_slots(m, t, b);
+    }
     gm_work(m, nb, ns, path);
     return NULL;
 }
@@ -680,10 +723,10 @@ GM_INLINE bool gm_reader_ok(const gomap *m, const void *key) {
 
 GM_INLINE char *gm_get_path(const gomap *m, const void *key, int path, char **kout) {
     size_t i;
-    char *b = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
-    if (!b) return NULL;
-    if (kout) *kout = gm_key_at(m, b, i, path);
-    return gm_val(m, b, i);
+    char *s = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
+    if (!s) return NULL;
+    if (kout) *kout = gm_key_at(m, s, i, path);
+    return gm_val(m, s, i);
 }
 
 static char gm_zero_key[1];
@@ -753,9 +796,9 @@ GM_INLINE size_t gm_get_many_path(const gomap *m, const char *keys, size_t n, vo
     if (gm_cached(m)) { /* plain probes */
         for (size_t q = 0; q < n; q++) {
             const char *key = keys + q * ks;
-            char *b = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
-            vals[q] = b ? gm_val(m, b, i) : NULL;
-            found += b != NULL;
+            char *s = gm_find(m, key, gm_hash_key(m, key, path), path, &i);
+            vals[q] = s ? gm_val(m, s, i) : NULL;
+            found += s != NULL;
         }
         return found;
     }
@@ -763,16 +806,17 @@ GM_INLINE size_t gm_get_many_path(const gomap *m, const char *keys, size_t n, vo
     for (size_t j = 0; j < n + GM_AHEAD; j++) {
         if (j < n) { /* stage 1 for key j: hash, prefetch the chain's head */
             uint64_t h = gm_hash_key(m, keys + j * ks, path);
-            char *b = gm_chain_for(m, h);
-            GM_PREFETCH(b);
-            gm_prefetch_bucket(m, b);
+            const gm_table *t;
+            char *s;
+            GM_PREFETCH(gm_chain_for(m, h, &t, &s));
+            gm_prefetch_slots(m, s);
             hashes[j % GM_RING] = h;
         }
         if (j >= GM_AHEAD) { /* stage 2 for key j - GM_AHEAD: probe */
             size_t q = j - GM_AHEAD;
-            char *b = gm_find(m, keys + q * ks, hashes[q % GM_RING], path, &i);
-            vals[q] = b ? gm_val(m, b, i) : NULL;
-            found += b != NULL;
+            char *s = gm_find(m, keys + q * ks, hashes[q % GM_RING], path, &i);
+            vals[q] = s ? gm_val(m, s, i) : NULL;
+            found += s != NULL;
         }
     }
     return found;
@@ -876,45 +920,37 @@ static void gm_newkey_free(gomap *m, gm_newkey *nk) {
     if (nk->vblk) gm_block_free(m, gm_payload_block(nk->vblk));
 }
 
-/* Store a new key (and an out-of-line value block) into slot i of b. */
-GM_INLINE void gm_store_new(gomap *m, char *b, size_t i, const void *key, const gm_newkey *nk, int path) {
-    char *kslot = gm_kslot(m, b, i);
+/* Store a new key (and an out-of-line value block) into slot i of the
+   bucket whose slots are at s. */
+GM_INLINE void gm_store_new(gomap *m, char *s, size_t i, const void *key, const gm_newkey *nk, int path) {
+    char *kslot = gm_kslot(m, s, i);
     if (path < GM_PATH_GENERIC && m->plain_keys) { /* the fast paths: one copy */
-        gm_copy(gm_key_at(m, b, i, path), key, path == GM_PATH_U64 ? 8 : path == GM_PATH_U32 ? 4 : sizeof(gomap_str));
+        gm_copy(gm_key_at(m, s, i, path), key, path == GM_PATH_U64 ? 8 : path == GM_PATH_U32 ? 4 : sizeof(gomap_str));
     } else if (m->key_indirect) {
         memcpy(nk->kblk, key, m->t.key_size);
         memcpy(kslot, &nk->kblk, sizeof nk->kblk);
     } else if (m->str_copy) {
-        gomap_str s = *(const gomap_str *)key;
-        if (s.len) memcpy(nk->sblk, s.ptr, s.len);
-        s.ptr = s.len ? nk->sblk : NULL;
-        memcpy(kslot, &s, sizeof s);
+        gomap_str str = *(const gomap_str *)key;
+        if (str.len) memcpy(nk->sblk, str.ptr, str.len);
+        str.ptr = str.len ? nk->sblk : NULL;
+        memcpy(kslot, &str, sizeof str);
     } else {
         gm_copy(kslot, key, m->ksz);
     }
-    if (m->val_indirect) memcpy(gm_vslot(m, b, i), &nk->vblk, sizeof nk->vblk);
+    if (m->val_indirect) memcpy(gm_vslot(m, s, i), &nk->vblk, sizeof nk->vblk);
 }
 
 /* Overwrite a stored key with an equal one (floats: -0 for +0; borrowed
-   strings: the new view).  The old key's destructor runs, deferred if an
-   iterator may still hash it. */
-static int gm_key_update(gomap *m, char *b, size_t i, const void *key, uint64_t hash) {
-    char *stored = gm_key(m, b, i);
-    if (stored == key) return GOMAP_OK; /* the stored key itself */
-    if (m->t.key_destroy) {
-        gm_deferred *d = NULL;
-        if (gm_key_kept(m, gm_kslot(m, b, i), hash) && !(d = gm_deferred_new(m, 1)))
-            return GOMAP_ENOMEM;
-        if (d) {
-            memcpy((char *)d + sizeof *d, stored, m->t.key_size);
-            d->nkeys = 1;
-            gm_deferred_commit(m, d);
-        } else {
-            m->t.key_destroy(stored);
-        }
-    }
+   strings: the new view) and run the old key's destructor.  An iterator
+   holding an older array looks the entry up by the key its evacuated slot
+   names: such slots are made to name the new key (an out-of-line key is
+   overwritten in its own block, which they point to already). */
+static void gm_key_update(gomap *m, char *s, size_t i, const void *key, uint64_t hash) {
+    char *stored = gm_key(m, s, i);
+    if (stored == key) return; /* the stored key itself */
+    if (!m->key_indirect) gm_kept_rename_key(m, stored, key, hash);
+    if (m->t.key_destroy) m->t.key_destroy(stored);
     memcpy(stored, key, m->t.key_size);
-    return GOMAP_OK;
 }
 
 /* A put's value: store *src into the value slot of an entry (destroying
@@ -950,19 +986,21 @@ again:;
     size_t bucket = hash & gm_mask(m->B);
     if (m->oldbuckets && gm_grow_work(m, bucket) != GOMAP_OK) goto out;
     gm_table *t = m->buckets;
-    char *b = gm_bucket(t, bucket, m->bsize), *last = b;
-    gm_prefetch_bucket(m, b);
-    char *ins_b = NULL;                             /* first free slot seen */
+    gm_rec *b = gm_bucket(t, bucket), *last = b;    /* the chain's record */
+    char *s = t->slots + bucket * m->bsize;         /* and its slots, */
+    gm_prefetch_slots(m, s);                        /* asked for at once */
+    gm_rec *ins_b = NULL;                           /* first free slot seen */
+    char *ins_s = NULL;
     size_t ins_i = 0;
-    for (; b; last = b, b = gm_overflow(m, b)) {
+    for (;;) {
         uint64_t w = gm_tophash_word(b);
         nb++;
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);            /* tophash matches: compare keys */
             ns++;
-            if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
-            if (m->key_update && gm_key_update(m, b, i, key, hash) != GOMAP_OK) goto out;
-            val = gm_val(m, b, i);                  /* an update */
+            if (!gm_keys_equal(m, key, gm_key_at(m, s, i, path), path)) continue;
+            if (m->key_update) gm_key_update(m, s, i, key, hash);
+            val = gm_val(m, s, i);                  /* an update */
             *inserted = false;
             goto out;
         }
@@ -971,10 +1009,14 @@ again:;
             uint64_t free_slots = rest | gm_match_byte(w, GM_EMPTY_ONE);
             if (free_slots) {
                 ins_b = b;
+                ins_s = s;
                 ins_i = GM_SLOT_OF(free_slots);
             }
         }
         if (rest) break;                            /* the rest of the chain is empty */
+        last = b;
+        if (!(b = gm_overflow(b))) break;           /* next bucket of the chain */
+        s = gm_slots(m, t, b);
     }
 
     /* The key is absent.  Start a grow if this insert would overload the map
@@ -995,14 +1037,15 @@ again:;
             gm_newkey_free(m, &nk);
             goto out;
         }
+        ins_s = gm_slots(m, t, ins_b);
         ins_i = 0;
     }
     uint8_t *th = gm_tophashes(ins_b);
     if (th[ins_i] == GM_EMPTY_ONE) m->slot_reuses++;
-    gm_store_new(m, ins_b, ins_i, key, &nk, path);
+    gm_store_new(m, ins_s, ins_i, key, &nk, path);
     th[ins_i] = top;
     m->count++;
-    val = gm_val(m, ins_b, ins_i);
+    val = gm_val(m, ins_s, ins_i);
     *inserted = true;
 out:
     gm_work(m, nb, ns, path);
@@ -1064,9 +1107,9 @@ int gomap_put(gomap *m, const void *key, const void *val) {
 /* After slot i of b became emptyOne: if nothing live follows it in the
    chain, turn the trailing run of emptyOne into emptyRest, walking back
    towards the chain head (I4). */
-static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i) {
+static void gm_collapse_tombstones(gm_rec *head, gm_rec *b, size_t i) {
     if (i == GM_BUCKET_SLOTS - 1) {
-        char *o = gm_overflow(m, b);
+        gm_rec *o = gm_overflow(b);
         if (o && gm_tophashes(o)[0] != GM_EMPTY_REST) return;
     } else if (gm_tophashes(b)[i + 1] != GM_EMPTY_REST) {
         return;
@@ -1075,8 +1118,8 @@ static void gm_collapse_tombstones(const gomap *m, char *head, char *b, size_t i
         gm_tophashes(b)[i] = GM_EMPTY_REST;
         if (i == 0) {
             if (b == head) return;                  /* reached the chain head */
-            char *c = b;                            /* find the previous bucket */
-            for (b = head; gm_overflow(m, b) != c; b = gm_overflow(m, b)) {}
+            gm_rec *c = b;                          /* find the previous bucket */
+            for (b = head; gm_overflow(b) != c; b = gm_overflow(b)) {}
             i = GM_BUCKET_SLOTS - 1;
         } else {
             i--;
@@ -1098,31 +1141,35 @@ GM_INLINE int gm_delete(gomap *m, const void *key, uint64_t hash, int path) {
     /* Even an absent key makes a grow progress.  If that needs memory that
        is not there, delete in place in the unevacuated old bucket instead. */
     if (m->oldbuckets) (void)gm_grow_work(m, hash & gm_mask(m->B));
-    char *head = gm_chain_for(m, hash);
-    gm_prefetch_bucket(m, head);
+    const gm_table *t;
+    char *s;
+    gm_rec *head = gm_chain_for(m, hash, &t, &s);
+    gm_prefetch_slots(m, s);
     uint8_t top = gm_tophash(hash);
-    for (char *b = head; b; b = gm_overflow(m, b)) {
+    for (gm_rec *b = head;;) {
         uint64_t w = gm_tophash_word(b);
         nb++;
         for (uint64_t bits = gm_match_byte(w, top); bits; bits = GM_CLEAR_SLOT(bits)) {
             size_t i = GM_SLOT_OF(bits);
             ns++;
-            if (!gm_keys_equal(m, key, gm_key_at(m, b, i, path), path)) continue;
+            if (!gm_keys_equal(m, key, gm_key_at(m, s, i, path), path)) continue;
             if (m->plain_keys)
-                gm_zero(gm_kslot(m, b, i), m->ksz);
+                gm_zero(gm_kslot(m, s, i), m->ksz);
             else
-                gm_release_key(m, gm_kslot(m, b, i), d, gm_key_kept(m, gm_kslot(m, b, i), hash));
+                gm_release_key(m, gm_kslot(m, s, i), d, gm_key_kept(m, gm_kslot(m, s, i), hash));
             if (m->plain_vals)
-                gm_zero(gm_vslot(m, b, i), m->vsz);
+                gm_zero(gm_vslot(m, s, i), m->vsz);
             else
-                gm_release_val(m, gm_vslot(m, b, i));
+                gm_release_val(m, gm_vslot(m, s, i));
             gm_tophashes(b)[i] = GM_EMPTY_ONE;
-            gm_collapse_tombstones(m, head, b, i);
+            gm_collapse_tombstones(head, b, i);
             if (--m->count == 0) m->seed = gm_rand64(); /* Go issue 25237 */
             rc = 1;
             goto out;
         }
         if (gm_match_byte(w, GM_EMPTY_REST)) break;
+        if (!(b = gm_overflow(b))) break;
+        s = gm_slots(m, t, b);
     }
 out:
     gm_work(m, nb, ns, path);
@@ -1168,11 +1215,10 @@ int gomap_delete(gomap *m, const void *key) {
 GM_INLINE uint64_t gm_write_ahead(const gomap *m, const void *key, int path) {
     uint64_t h = gm_hash_key(m, key, path);
     if (m->buckets && !gm_cached(m)) {
-        char *b = gm_bucket(m->buckets, h & gm_mask(m->B), m->bsize);
+        gm_rec *b = gm_bucket(m->buckets, h & gm_mask(m->B));
         GM_PREFETCH(b);
-        gm_prefetch_bucket(m, b);
-        if (m->oldbuckets)
-            GM_PREFETCH(gm_bucket(m->oldbuckets, h & (gm_old_nbuckets(m) - 1), m->bsize));
+        gm_prefetch_slots(m, gm_slots(m, m->buckets, b));
+        if (m->oldbuckets) GM_PREFETCH(gm_bucket(m->oldbuckets, h & (gm_old_nbuckets(m) - 1)));
     }
     return h;
 }
@@ -1315,19 +1361,20 @@ typedef struct gm_clone_ctx {
     bool failed;
 } gm_clone_ctx;
 
-static void gm_clone_entry(void *ctx, char *b, size_t i) {
+static void gm_clone_entry(void *ctx, gm_rec *b, char *s, size_t i) {
     gm_clone_ctx *c = (gm_clone_ctx *)ctx;
     if (c->failed) return;
     bool ins;
     int err;
-    const gomap *s = c->src;
-    char *kslot = gm_kslot(s, b, i), *vslot = gm_vslot(s, b, i);
-    char *v = gm_assign_any(c->dst, gm_deref(kslot, s->key_indirect), &ins, &err, NULL);
+    const gomap *sm = c->src;
+    (void)b;
+    char *kslot = gm_kslot(sm, s, i), *vslot = gm_vslot(sm, s, i);
+    char *v = gm_assign_any(c->dst, gm_deref(kslot, sm->key_indirect), &ins, &err, NULL);
     if (!v) {
         c->failed = true;
         return;
     }
-    memcpy(v, gm_deref(vslot, s->val_indirect), s->t.val_size);
+    memcpy(v, gm_deref(vslot, sm->val_indirect), sm->t.val_size);
 }
 
 gomap *gomap_clone(const gomap *m) {

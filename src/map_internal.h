@@ -79,25 +79,45 @@ typedef struct gm_deferred {
 /* ---- bucket arrays ------------------------------------------------------------ */
 
 /*
- * One bucket array ("table"): 2^B buckets, followed in the same memory by
- * 2^(B-4) preallocated overflow buckets when B >= 4.  The header is a small
- * block of its own; the bucket memory `mem` comes from the map's allocator,
- * or, for the default allocator and arrays of GM_MAP_MIN bytes or more,
- * straight from mmap (fresh pages are zero-filled by the OS on first touch,
- * and can be given back a piece at a time, see gm_release_some).  Buckets
- * are NOT zeroed when the array is allocated: a bucket of a new array is
- * zeroed when the old bucket that feeds it is evacuated (I7).
+ * A bucket is split in two.  Its record -- the 8 tophash bytes and the
+ * overflow link, 16 bytes -- sits in a dense array of records, one per
+ * bucket of the array (preallocated overflow buckets included), so that
+ * the records of a whole array are a small fraction of its memory and stay
+ * in cache while the keys and values do not.  Its slots -- 8 keys, then 8
+ * values -- sit in a second array at the same index.  A standalone overflow
+ * bucket (allocated when the preallocated ones run out) is one block: the
+ * record, then the slots.  A bucket is named by its record (gm_rec *);
+ * gm_slots finds the slots.
+ */
+typedef struct gm_rec {
+    uint8_t top[8];      /* tophash / slot state of each slot */
+    struct gm_rec *next; /* the next bucket of the chain, or NULL */
+} gm_rec;
+_Static_assert(sizeof(gm_rec) == 16, "a record is 16 bytes: four to a cache line");
+
+/*
+ * One bucket array ("table"): 2^B buckets, followed by 2^(B-4) preallocated
+ * overflow buckets when B >= 4.  The header is a small block of its own;
+ * the memory `mem` holds the records, then (64-byte aligned) the slots, and
+ * comes from the map's allocator, or, for the default allocator and arrays
+ * of GM_MAP_MIN bytes or more, straight from mmap (fresh pages are
+ * zero-filled by the OS on first touch, and can be given back a piece at a
+ * time, see gm_release_some).  Buckets are NOT zeroed when the array is
+ * allocated: a bucket of a new array is zeroed when the old bucket that
+ * feeds it is evacuated (I7).
  */
 typedef struct gm_table {
     gm_block blk;        /* the header's own block; links dead tables */
     unsigned B;
     size_t nbuckets;     /* 2^B */
-    char *buckets;       /* 64-byte aligned, inside mem */
+    gm_rec *recs;        /* the records: main buckets, then preallocated overflow */
+    char *slots;         /* the slots, bucket i's at slots + i * bsize */
+    size_t recs_size;    /* bytes of records, main and preallocated */
     char *mem;           /* the bucket memory */
     size_t mem_size;
     bool mapped;         /* mem is an mmap region */
-    char *pre_next;      /* next unused preallocated overflow bucket */
-    char *pre_end;       /* end of the preallocated overflow buckets */
+    gm_rec *pre_next;    /* next unused preallocated overflow bucket */
+    gm_rec *pre_end;     /* end of the preallocated overflow buckets */
     gm_block *spare;     /* standalone overflow buckets reserved, not yet used */
     size_t standalone;   /* standalone overflow buckets linked into chains */
     size_t n_overflow;   /* overflow buckets linked into chains (exact) */
@@ -145,8 +165,8 @@ struct gomap {
 
     /* bucket layout, from the type */
     size_t ksz, vsz;         /* bytes per key / value slot (pointer if indirect) */
-    size_t koff, voff, ooff; /* offsets of keys, values, overflow pointer */
-    size_t bsize;            /* bytes per bucket */
+    size_t voff;             /* offset of the values in a bucket's slots (keys: 0) */
+    size_t bsize;            /* bytes of a bucket's slots (its record aside) */
     bool key_indirect;      /* keys stored out of line */
     bool val_indirect;              /* values stored out of line */
     bool key_update;         /* GOMAP_F_KEY_UPDATE (strings, floats) */
@@ -154,8 +174,8 @@ struct gomap {
     bool str_copy;           /* GOMAP_KEY_STR_COPY: the map owns string bytes */
     bool plain_keys;         /* dropping a key is just zeroing its slot */
     bool plain_vals;         /* dropping a value is just zeroing its slot */
-    uint8_t prefetch_lines;  /* lines of a bucket to prefetch besides its first
-                                (gm_prefetch_bucket); 0 while the array is
+    uint8_t prefetch_lines;  /* lines of a bucket's slots to prefetch
+                                (gm_prefetch_slots); 0 while the array is
                                 small enough to be cached (gm_cached) */
     gomap_type t;
     gomap_allocator a;
@@ -230,24 +250,27 @@ GM_INLINE bool gm_too_many_overflow(uint16_t noverflow, unsigned B) {
     return noverflow >= (1u << b);
 }
 
-GM_INLINE uint8_t *gm_tophashes(const char *b) { return (uint8_t *)(uintptr_t)b; }
-GM_INLINE char *gm_bucket(const gm_table *t, size_t i, size_t bsize) {
-    return t->buckets + i * bsize;
-}
-/* Ask for the cache lines of bucket b at once: a bucket of u64 -> u64 spans
-   three lines, and fetching them in parallel turns three memory latencies
-   into about one.  The lines are b's own (the caller loads it), those of
-   b + 64 * j for j = 1..prefetch_lines - 1, and that of the bucket's last
-   byte: exactly the lines the bucket spans (gm_set_current works out how
-   many there can be).  prefetch_lines is 0 when the bucket never leaves its
-   first line, or when the array is small enough to stay cached (prefetching
-   would be wasted instructions); else at most 3. */
-GM_INLINE void gm_prefetch_bucket(const gomap *m, const char *b) {
+GM_INLINE uint8_t *gm_tophashes(const gm_rec *b) { return (uint8_t *)(uintptr_t)b->top; }
+GM_INLINE gm_rec *gm_bucket(const gm_table *t, size_t i) { return t->recs + i; }
+GM_INLINE gm_rec *gm_overflow(const gm_rec *b) { return b->next; }
+
+/* The slots of bucket b of array t: at the same index in the slot array,
+   or, for a standalone overflow bucket, right after its record. */
+GM_INLINE char *gm_slots(const gomap *m, const gm_table *t, const gm_rec *b);
+
+/* Ask for the cache lines of the slots s of a bucket at once (the lines of
+   s + 64 * j for j < prefetch_lines): the key compared and the value
+   returned then arrive in about one memory latency, in parallel with the
+   record.  prefetch_lines is 0 when the array is small enough to stay
+   cached (prefetching would be wasted instructions), else the number of
+   lines the slots span, at most 4. */
+GM_INLINE void gm_prefetch_slots(const gomap *m, const char *s) {
     unsigned n = m->prefetch_lines;
     if (n) {
-        GM_PREFETCH(b + m->bsize - 1);
-        if (n > 1) GM_PREFETCH(b + 64);
-        if (n > 2) GM_PREFETCH(b + 128);
+        GM_PREFETCH(s);
+        if (n > 1) GM_PREFETCH(s + 64);
+        if (n > 2) GM_PREFETCH(s + 128);
+        if (n > 3) GM_PREFETCH(s + 192);
     }
 }
 
@@ -275,20 +298,13 @@ GM_INLINE void gm_zero(void *d, size_t n) {
     if (n == 8 || n == 4 || n == 16) gm_copy(d, z, n);
     else if (n) memset(d, 0, n);
 }
-GM_INLINE char *gm_overflow(const gomap *m, const char *b) {
-    char *o;
-    memcpy(&o, b + m->ooff, sizeof o);
-    return o;
+/* The key / value slot i of a bucket whose slots are at s (the slot
+   itself, not what it points to). */
+GM_INLINE char *gm_kslot(const gomap *m, const char *s, size_t i) {
+    return (char *)(uintptr_t)s + i * m->ksz;
 }
-GM_INLINE void gm_set_overflow(const gomap *m, char *b, char *o) {
-    memcpy(b + m->ooff, &o, sizeof o);
-}
-/* The key / value slot i of bucket b (the slot itself, not what it points to). */
-GM_INLINE char *gm_kslot(const gomap *m, const char *b, size_t i) {
-    return (char *)(uintptr_t)b + m->koff + i * m->ksz;
-}
-GM_INLINE char *gm_vslot(const gomap *m, const char *b, size_t i) {
-    return (char *)(uintptr_t)b + m->voff + i * m->vsz;
+GM_INLINE char *gm_vslot(const gomap *m, const char *s, size_t i) {
+    return (char *)(uintptr_t)s + m->voff + i * m->vsz;
 }
 /* The key / value itself: through the pointer when stored out of line. */
 GM_INLINE char *gm_deref(char *slot, bool indirect) {
@@ -299,25 +315,31 @@ GM_INLINE char *gm_deref(char *slot, bool indirect) {
     }
     return slot;
 }
-GM_INLINE char *gm_key(const gomap *m, const char *b, size_t i) {
-    return gm_deref(gm_kslot(m, b, i), m->key_indirect);
+GM_INLINE char *gm_key(const gomap *m, const char *s, size_t i) {
+    return gm_deref(gm_kslot(m, s, i), m->key_indirect);
 }
-GM_INLINE char *gm_val(const gomap *m, const char *b, size_t i) {
-    return gm_deref(gm_vslot(m, b, i), m->val_indirect);
+GM_INLINE char *gm_val(const gomap *m, const char *s, size_t i) {
+    return gm_deref(gm_vslot(m, s, i), m->val_indirect);
 }
-/* The key slot for a fast path, where the geometry is a compile-time
-   constant (keys at offset 8, never out of line; see gm_select_path). */
-GM_INLINE char *gm_key_at(const gomap *m, const char *b, size_t i, int path) {
-    char *base = (char *)(uintptr_t)b + GM_BUCKET_SLOTS;
+/* The key slot for a fast path, where the key size is a compile-time
+   constant (never out of line; see gm_select_path). */
+GM_INLINE char *gm_key_at(const gomap *m, const char *s, size_t i, int path) {
+    char *base = (char *)(uintptr_t)s;
     if (path == GM_PATH_U64) return base + i * 8;
     if (path == GM_PATH_U32) return base + i * 4;
     if (path == GM_PATH_STR) return base + i * sizeof(gomap_str);
-    return gm_key(m, b, i);
+    return gm_key(m, s, i);
+}
+
+GM_INLINE char *gm_slots(const gomap *m, const gm_table *t, const gm_rec *b) {
+    size_t off = (size_t)((uintptr_t)b - (uintptr_t)t->recs);
+    if (GM_LIKELY(off < t->recs_size)) return t->slots + off / sizeof(gm_rec) * m->bsize;
+    return (char *)(uintptr_t)(b + 1);
 }
 
 /* A bucket is evacuated when its first slot carries an evacuation mark. */
-GM_INLINE bool gm_evacuated(const char *b) {
-    uint8_t th = gm_tophashes(b)[0];
+GM_INLINE bool gm_evacuated(const gm_rec *b) {
+    uint8_t th = b->top[0];
     return th > GM_EMPTY_ONE && th < GM_MIN_TOPHASH;
 }
 
@@ -326,7 +348,7 @@ GM_INLINE size_t gm_old_nbuckets(const gomap *m) { return m->oldbuckets->nbucket
 /* Is old bucket i evacuated?  Below nevacuate it is, without reading it
    (that memory may already be given back to the OS). */
 GM_INLINE bool gm_old_evacuated(const gomap *m, size_t i) {
-    return i < m->nevacuate || gm_evacuated(gm_bucket(m->oldbuckets, i, m->bsize));
+    return i < m->nevacuate || gm_evacuated(gm_bucket(m->oldbuckets, i));
 }
 
 /* Is bucket i of the current array filled in?  While growing, a new bucket
@@ -355,9 +377,9 @@ GM_INLINE unsigned gm_iter_slots(uint64_t w) {
     return (unsigned)((full * 0x0102040810204080ull) >> 56);
 }
 /* The 8 tophash bytes as one word, byte i in bits 8i..8i+7 on any host. */
-GM_INLINE uint64_t gm_tophash_word(const char *b) {
+GM_INLINE uint64_t gm_tophash_word(const gm_rec *b) {
     uint64_t w;
-    memcpy(&w, b, 8);
+    memcpy(&w, b->top, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     w = __builtin_bswap64(w);
 #endif
@@ -444,7 +466,7 @@ GM_HIDDEN void gm_table_zero(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_retire(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_free(gomap *m, gm_table *t);
 GM_HIDDEN void gm_release_some(gomap *m, size_t budget);
-GM_HIDDEN char *gm_new_overflow(gomap *m, gm_table *t, char *b);
+GM_HIDDEN gm_rec *gm_new_overflow(gomap *m, gm_table *t, gm_rec *b);
 GM_HIDDEN int gm_hash_grow(gomap *m);
 GM_HIDDEN size_t gm_prefault_pending(const gomap *m);
 GM_HIDDEN void gm_prefault_some(gomap *m);
@@ -453,9 +475,9 @@ GM_HIDDEN void gm_prefault_begin(gomap *m);
 GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 
-/* walking every live entry (map.c): fn(ctx, bucket, slot); returns the
-   number of buckets walked */
-typedef void (*gm_entry_fn)(void *ctx, char *b, size_t i);
+/* walking every live entry (map.c): fn(ctx, record, slots, slot) for
+   bucket b with slots s; returns the number of buckets walked */
+typedef void (*gm_entry_fn)(void *ctx, gm_rec *b, char *s, size_t i);
 GM_HIDDEN size_t gm_for_each(const gomap *m, gm_entry_fn fn, void *ctx);
 
 #endif

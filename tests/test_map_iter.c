@@ -467,6 +467,75 @@ static void test_iter_update_latest(void) {
     }
 }
 
+/* Key updates while an iterator holds an older array: a custom key whose
+   equality ignores a serial number, with GOMAP_F_KEY_UPDATE (the stored key
+   is replaced by the equal one put) and, in one run, a destructor.  Every
+   key is updated once the iterator has started and the map has grown past
+   the iterator's array; each entry present throughout must still be
+   produced exactly once, and every key ever stored destroyed exactly once
+   by the end.  (The iterator looks an entry its evacuated slot names up by
+   that slot's key, which must then be the new key, not the destroyed one.) */
+typedef struct serial_key {
+    uint32_t id, serial;
+} serial_key;
+static int serial_destroyed;
+static uint64_t serial_hash(const void *k, uint64_t seed) {
+    return gomap_hash_u32(((const serial_key *)k)->id, seed);
+}
+static bool serial_equal(const void *a, const void *b) {
+    return ((const serial_key *)a)->id == ((const serial_key *)b)->id;
+}
+static void serial_destroy(void *k) {
+    CHECK(((serial_key *)k)->serial != 0);
+    ((serial_key *)k)->serial = 0; /* a second call would fail the CHECK */
+    serial_destroyed++;
+}
+
+static void test_iter_key_update_across_grow(void) {
+    for (int with_destroy = 0; with_destroy < 2; with_destroy++) {
+        for (int trial = 0; trial < 100; trial++) {
+            gomap_type t = {0};
+            t.key_size = sizeof(serial_key);
+            t.key_align = 4;
+            t.val_size = 8;
+            t.val_align = 8;
+            t.kind = GOMAP_KEY_CUSTOM;
+            t.flags = GOMAP_F_KEY_UPDATE;
+            t.hash = serial_hash;
+            t.equal = serial_equal;
+            if (with_destroy) t.key_destroy = serial_destroy;
+            serial_destroyed = 0;
+            gomap *m = gomap_new(&t, 0);
+            CHECK(m);
+            uint32_t serial = 1;
+            uint64_t v = 1;
+            for (uint32_t i = 0; i < 40; i++) {
+                serial_key k = {i, serial++};
+                CHECK_EQ(gomap_put(m, &k, &v), 1);
+            }
+            gomap_iter it;
+            gomap_iter_init(&it, m);
+            int seen[200] = {0};
+            CHECK(gomap_iter_next(&it));
+            seen[((const serial_key *)it.key)->id]++;
+            for (uint32_t i = 0; i < 40; i++) {
+                serial_key k = {i, serial++}, k2 = {100 + i, serial++};
+                CHECK_EQ(gomap_put(m, &k, &v), 0);   /* an update: replaces the key */
+                CHECK_EQ(gomap_put(m, &k2, &v), 1);  /* an insert: the map grows */
+            }
+            gomap_stats s;
+            gomap_stats_get(m, &s);
+            CHECK(s.grows >= 1);
+            while (gomap_iter_next(&it)) seen[((const serial_key *)it.key)->id]++;
+            for (int i = 0; i < 40; i++) CHECK_EQ(seen[i], 1);
+            for (int i = 40; i < 200; i++) CHECK(seen[i] <= 1);
+            CHECK_MAP(m);
+            gomap_free(m);
+            if (with_destroy) CHECK_EQ(serial_destroyed, (int)serial - 1);
+        }
+    }
+}
+
 /* An iterator that starts while the map is growing; the grow finishes at a
    chosen step, and keys not yet reached are deleted at another. */
 static void test_iter_started_mid_grow(void) {
@@ -1063,6 +1132,7 @@ int main(void) {
     RUN(test_iter_delete_replace);
     RUN(test_iter_random_mutation);
     RUN(test_iter_update_latest);
+    RUN(test_iter_key_update_across_grow);
     RUN(test_iter_started_mid_grow);
     RUN(test_iter_same_size_grow);
     RUN(test_iter_two_generations);
