@@ -183,27 +183,6 @@
 #include <stdalign.h>
 #include <stddef.h>
 
-/* ========================================================================
- * Memory blocks
- * ======================================================================== */
-
-/* Allocate a block with a retire header; returns the payload or NULL. */
-void *gm_block_alloc(gomap *m, size_t payload) {
-    if (payload > SIZE_MAX - GM_BLOCK_HDR) return NULL;
-    size_t size = GM_BLOCK_HDR + payload;
-    gm_block *blk = (gm_block *)m->a.alloc(m->a.ctx, size);
-    if (!blk) return NULL;
-    blk->next = NULL;
-    blk->size = size;
-    gm_count_add(&m->bytes, size);
-    return (char *)blk + GM_BLOCK_HDR;
-}
-
-void gm_block_free(gomap *m, gm_block *blk) {
-    gm_count_sub(&m->bytes, blk->size);
-    m->a.free(m->a.ctx, blk, blk->size);
-}
-
 /*
  * What live iterators keep (I14).  An iterator reads the array that was
  * current when it started and, if the map was growing then, the old one:

@@ -1,7 +1,7 @@
 /*
  * map_internal.h -- the map's data structures, constants and small helpers,
- * shared by map.c (operations), grow.c (growth), iter.c (iteration) and
- * check.c (stats and the invariant checker).  The design essay is at the top
+ * shared by map.c (operations), grow.c (arrays and growth), mem.c (memory),
+ * iter.c (iteration) and check.c (stats and the invariant checker).  The design essay is at the top
  * of map.c, with the invariants I1..I14 that check.c verifies.
  */
 #ifndef GOMAP_MAP_INTERNAL_H
@@ -448,9 +448,19 @@ GM_INLINE bool gm_table_held(const gm_table *t) {
     return atomic_load_explicit(&((gm_table *)(uintptr_t)t)->iter_refs, memory_order_acquire) != 0;
 }
 
-/* memory (map.c) */
+/* memory (mem.c) */
 GM_HIDDEN void *gm_block_alloc(gomap *m, size_t payload);
 GM_HIDDEN void gm_block_free(gomap *m, gm_block *blk);
+GM_HIDDEN bool gm_mem_alloc(gomap *m, gm_table *t, size_t size);
+GM_HIDDEN void gm_mem_free(gomap *m, gm_table *t);
+GM_HIDDEN void gm_release_some(gomap *m, size_t budget);
+GM_HIDDEN size_t gm_prefault_pending(const gomap *m);
+GM_HIDDEN void gm_prefault_some(gomap *m);
+GM_HIDDEN size_t gm_prefault_threshold(const gomap *m);
+GM_HIDDEN void gm_prefault_begin(gomap *m);
+GM_HIDDEN void gm_next_drop(gomap *m);
+
+/* memory kept for iterators, and freed when a write returns (map.c) */
 GM_HIDDEN void gm_reap(gomap *m);
 GM_HIDDEN void gm_dying_block(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_free_dying(gomap *m);
@@ -460,19 +470,14 @@ GM_HIDDEN void gm_set_current(gomap *m, gm_table *t);
 /* lookup for the iterator: key and value pointers of key's entry, or NULL */
 GM_HIDDEN char *gm_lookup_kv(const gomap *m, const void *key, char **val_out);
 
-/* growth (grow.c) */
+/* arrays and growth (grow.c) */
+GM_HIDDEN size_t gm_table_mem_size(const gomap *m, unsigned B);
 GM_HIDDEN gm_table *gm_table_new(gomap *m, unsigned B);
 GM_HIDDEN void gm_table_zero(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_retire(gomap *m, gm_table *t);
 GM_HIDDEN void gm_table_free(gomap *m, gm_table *t);
-GM_HIDDEN void gm_release_some(gomap *m, size_t budget);
 GM_HIDDEN gm_rec *gm_new_overflow(gomap *m, gm_table *t, gm_rec *b);
 GM_HIDDEN int gm_hash_grow(gomap *m);
-GM_HIDDEN size_t gm_prefault_pending(const gomap *m);
-GM_HIDDEN void gm_prefault_some(gomap *m);
-GM_HIDDEN size_t gm_prefault_threshold(const gomap *m);
-GM_HIDDEN void gm_prefault_begin(gomap *m);
-GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN int gm_grow_work(gomap *m, size_t bucket);
 
 /* walking every live entry (map.c): fn(ctx, record, slots, slot) for

@@ -15,7 +15,7 @@
 
 #define B 16
 #define NB (1u << B)
-#define BUCKET_BYTES 144.0 /* tophash 8 + keys 64 + values 64 + overflow 8 */
+#define BUCKET_BYTES 144.0 /* record 16 (tophash 8 + overflow 8) + keys 64 + values 64 */
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static uint64_t next(void) {
