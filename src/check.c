@@ -1,5 +1,5 @@
 /*
- * check.c -- stats, work counting, and the invariant checker.
+ * check.c -- stats, the work-counting switch, and the invariant checker.
  *
  * gomap_check() verifies the invariants I1..I14 stated in the design essay
  * at the top of map.c and returns the number of the first one it finds
@@ -40,12 +40,6 @@ void gomap_stats_get(const gomap *m, gomap_stats *out) {
     out->counting = gm_counting(m);
     out->visited_buckets = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_buckets, memory_order_relaxed);
     out->visited_slots = atomic_load_explicit(&((gomap *)(uintptr_t)m)->visited_slots, memory_order_relaxed);
-}
-
-void gm_work_add(const gomap *m, size_t buckets, size_t slots) {
-    gomap *mm = (gomap *)(uintptr_t)m; /* readers count too: atomic */
-    if (buckets) atomic_fetch_add_explicit(&mm->visited_buckets, buckets, memory_order_relaxed);
-    if (slots) atomic_fetch_add_explicit(&mm->visited_slots, slots, memory_order_relaxed);
 }
 
 bool gomap_set_counting(gomap *m, bool on) {

@@ -592,6 +592,13 @@ void gomap_free(gomap *m) {
 
 size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
 
+/* Work counting (gomap_set_counting), called from GM_PATH_COUNTED code. */
+void gm_work_add(const gomap *m, size_t buckets, size_t slots) {
+    gomap *mm = (gomap *)(uintptr_t)m; /* readers count too: atomic */
+    if (buckets) atomic_fetch_add_explicit(&mm->visited_buckets, buckets, memory_order_relaxed);
+    if (slots) atomic_fetch_add_explicit(&mm->visited_slots, slots, memory_order_relaxed);
+}
+
 /* ========================================================================
  * Writers: entry and exit (Go's concurrent-misuse detection)
  * ======================================================================== */
