@@ -50,6 +50,7 @@ void gomap_iter_init(gomap_iter *it, const gomap *m) {
     it->clear_seq = it->step_seq = m->clear_seq;
     it->check_bucket = GM_NO_CHECK;
     it->live = 1;
+    if (GM_TRACING(m)) gm_ev_iter(m, it, true, it->start_bucket);
 }
 
 /* Let go of array t; true when no iterator holds it any more. */
@@ -62,6 +63,7 @@ void gomap_iter_done(gomap_iter *it) {
     if (!it || !it->live) return;
     it->live = 0;
     gomap *mm = (gomap *)(uintptr_t)it->map;
+    if (GM_TRACING(mm)) gm_ev_iter(mm, it, false, 0);
     bool freed = gm_iter_unhold(it->table);
     if (it->old_table) freed |= gm_iter_unhold(it->old_table);
     atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel);
@@ -314,8 +316,8 @@ typedef struct gm_slot_offsets {
 static void gm_slot_offsets_init(gm_slot_offsets *so, const gomap *m, unsigned off) {
     for (unsigned j = 0; j < GM_BUCKET_SLOTS; j++) {
         size_t slot = (j + off) & (GM_BUCKET_SLOTS - 1);
-        so->k[j] = slot * m->ksz;
-        so->v[j] = m->voff + slot * m->vsz;
+        so->k[j] = slot * m->kstride;
+        so->v[j] = m->voff + slot * m->vstride;
     }
     so->kind = m->key_indirect;
     so->vind = m->val_indirect;

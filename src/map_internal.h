@@ -155,6 +155,8 @@ struct gomap {
     atomic_uchar flags;      /* GM_ITERATOR | GM_OLD_ITERATOR | GM_WRITING | GM_SAME_SIZE */
     uint8_t path;            /* enum gm_path: what the calls dispatch on */
     uint8_t fast_path;       /* the kind's own path, while counting is on */
+    uint8_t tracing;         /* a tracer is installed (GM_TRACING; sits in
+                                what was padding, beside the hot fields) */
     uint16_t noverflow;      /* approximate overflow-bucket count (Go's) */
     unsigned B;              /* log2 of the number of buckets */
     uint64_t seed;           /* per-map hash seed */
@@ -165,7 +167,9 @@ struct gomap {
 
     /* bucket layout, from the type */
     size_t ksz, vsz;         /* bytes per key / value slot (pointer if indirect) */
-    size_t voff;             /* offset of the values in a bucket's slots (keys: 0) */
+    size_t kstride, vstride; /* bytes from one slot's key / value to the next */
+    size_t voff;             /* offset of the first value in a bucket's slots
+                                (the first key: 0); see gm_layout */
     size_t bsize;            /* bytes of a bucket's slots (its record aside) */
     bool key_indirect;      /* keys stored out of line */
     bool val_indirect;              /* values stored out of line */
@@ -205,6 +209,19 @@ struct gomap {
     uint64_t grows, same_size_grows, evacuated, slot_reuses;
     atomic_uint_least64_t visited_buckets, visited_slots; /* atomic: readers count too */
     unsigned op_evacuated, max_evacuated_per_op, max_scan_per_op;
+
+    /* probe counters (gomap_probe_stats), counted with visited_* */
+    atomic_uint_least64_t probe_hits, probe_misses, hit_buckets, hit_slots, miss_buckets,
+        miss_slots, false_matches, overflow_walked;
+
+    /* the tracer (events.c): tracing is set while one is installed */
+    gomap_tracer_fn tracer;
+    void *tracer_ctx;
+    atomic_uint_least64_t trace_seq; /* events so far (readers emit too) */
+    uint64_t trace_seed;      /* the seed the tracer last saw */
+    uint64_t trace_reuses;    /* slot_reuses the tracer last saw */
+    unsigned trace_old_B;     /* the grow the tracer saw start */
+    bool trace_growing, trace_same;
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -301,10 +318,10 @@ GM_INLINE void gm_zero(void *d, size_t n) {
 /* The key / value slot i of a bucket whose slots are at s (the slot
    itself, not what it points to). */
 GM_INLINE char *gm_kslot(const gomap *m, const char *s, size_t i) {
-    return (char *)(uintptr_t)s + i * m->ksz;
+    return (char *)(uintptr_t)s + i * m->kstride;
 }
 GM_INLINE char *gm_vslot(const gomap *m, const char *s, size_t i) {
-    return (char *)(uintptr_t)s + m->voff + i * m->vsz;
+    return (char *)(uintptr_t)s + m->voff + i * m->vstride;
 }
 /* The key / value itself: through the pointer when stored out of line. */
 GM_INLINE char *gm_deref(char *slot, bool indirect) {
@@ -321,13 +338,10 @@ GM_INLINE char *gm_key(const gomap *m, const char *s, size_t i) {
 GM_INLINE char *gm_val(const gomap *m, const char *s, size_t i) {
     return gm_deref(gm_vslot(m, s, i), m->val_indirect);
 }
-/* The key slot for a fast path, where the key size is a compile-time
-   constant (never out of line; see gm_select_path). */
+/* The key slot for a fast path (keys never out of line there; see
+   gm_select_path). */
 GM_INLINE char *gm_key_at(const gomap *m, const char *s, size_t i, int path) {
-    char *base = (char *)(uintptr_t)s;
-    if (path == GM_PATH_U64) return base + i * 8;
-    if (path == GM_PATH_U32) return base + i * 4;
-    if (path == GM_PATH_STR) return base + i * sizeof(gomap_str);
+    if (path == GM_PATH_U64 || path == GM_PATH_U32 || path == GM_PATH_STR) return gm_kslot(m, s, i);
     return gm_key(m, s, i);
 }
 
@@ -396,6 +410,42 @@ GM_INLINE bool gm_counting(const gomap *m) { return m->path == GM_PATH_COUNTED; 
 GM_INLINE void gm_work(const gomap *m, size_t buckets, size_t slots, int path) {
     if (path == GM_PATH_COUNTED) gm_work_add(m, buckets, slots);
 }
+
+/* Probe counting (gomap_probe_stats): a probe's buckets and slots, and
+   whether it found its key; with the work counters, in the COUNTED path
+   only.  buckets == 0: no chain was searched (an early failure). */
+GM_HIDDEN void gm_probe_add(const gomap *m, size_t buckets, size_t slots, bool hit);
+GM_INLINE void gm_work_probe(const gomap *m, size_t buckets, size_t slots, bool hit, int path) {
+    if (path == GM_PATH_COUNTED) {
+        gm_work_add(m, buckets, slots);
+        gm_probe_add(m, buckets, slots, hit);
+    }
+}
+
+/* ---- trace events (events.c) ------------------------------------------------ */
+
+/* GOMAP_TRACE (CMake option, default ON) compiles the event sites in.  A
+   site is `if (GM_TRACING(m)) gm_ev_...(...)`: with no tracer, one
+   predictable branch on a byte of the map's first cache line; the event is
+   built in the (never inlined) gm_ev_ function.  Off, the sites vanish. */
+#ifndef GOMAP_TRACE
+#define GOMAP_TRACE 1
+#endif
+#if GOMAP_TRACE
+#define GM_TRACING(m) GM_UNLIKELY((m)->tracing != 0)
+#else
+#define GM_TRACING(m) 0
+#endif
+GM_HIDDEN GM_NOINLINE void gm_ev_grow_start(gomap *m);
+GM_HIDDEN GM_NOINLINE void gm_ev_grow_done(gomap *m);
+GM_HIDDEN GM_NOINLINE void gm_ev_evacuated(gomap *m, size_t oldbucket);
+GM_HIDDEN GM_NOINLINE void gm_ev_overflow(gomap *m, const gm_table *t, size_t bucket);
+GM_HIDDEN GM_NOINLINE void gm_ev_inserted(gomap *m, const gm_table *t, size_t bucket,
+                                          const gm_rec *b, size_t slot);
+GM_HIDDEN GM_NOINLINE void gm_ev_deleted(gomap *m, const gm_table *t, const gm_rec *head,
+                                         const gm_rec *b, size_t slot);
+GM_HIDDEN GM_NOINLINE void gm_ev_cleared(gomap *m, size_t removed);
+GM_HIDDEN GM_NOINLINE void gm_ev_iter(const gomap *m, const void *it, bool start, size_t bucket);
 
 /* ---- hashing a key ------------------------------------------------------------ */
 
