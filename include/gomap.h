@@ -53,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE, for gomap_render_html */
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,9 @@ enum {
     GOMAP_EINVAL = -2,        /* a bad argument; nothing was done */
     GOMAP_ECONCURRENT = -3,   /* concurrent misuse detected and the fatal
                                  handler returned; the map may be corrupt */
+    GOMAP_ENOTSUP = -4,       /* not in this build (for example tracing,
+                                 compiled out with GOMAP_TRACE=OFF) */
+    GOMAP_EIO = -5,           /* a file could not be opened or written */
 };
 
 /* A static, human-readable name for a status code ("out of memory", ...). */
@@ -485,6 +489,214 @@ GOMAP_API bool gomap_set_counting(gomap *m, bool on);
  * calls the key's hash function.  NULL map: 0.
  */
 GOMAP_API int gomap_check(const gomap *m, char *msg, size_t msglen);
+
+/*
+ * Chains by length, from a walk of the map (O(size of the map); stats_get
+ * stays O(1)).  The chains walked are those that hold the map's entries:
+ * every chain of the current array that is filled in, and, while the map
+ * grows, every old chain not yet evacuated.  hist[k - 1] is set to the
+ * number of chains of k buckets (the main bucket and k - 1 overflow
+ * buckets) for k < n, and hist[n - 1] to the number of chains of n buckets
+ * or more; so with n = 8, hist[0..6] count chains of 1..7 buckets and
+ * hist[7] those of 8 or more.  Empty chains count as chains of 1.  Returns
+ * GOMAP_OK, or GOMAP_EINVAL (nothing written) when hist is NULL or n is 0.
+ * A NULL map has no chains (hist all zero).  A read: concurrent reads are
+ * fine, a concurrent write is not.
+ */
+GOMAP_API int gomap_stats_chains(const gomap *m, size_t *hist, size_t n);
+
+/*
+ * Probe counters, kept while gomap_set_counting() is on, beside
+ * visited_buckets and visited_slots.  A probe is one search of a chain for
+ * a key: a lookup (gomap_get, gomap_get_key, gomap_get_many, and the
+ * lookups an iterator makes for entries that moved), an insert or update
+ * (assign, put) or a delete.  It is a hit when the key was there, else a
+ * miss.  Its buckets are those whose tophash bytes it read, its slots
+ * those whose key it compared (a tophash match); a false match is a slot
+ * whose tophash byte matched but whose key differed; its overflow buckets
+ * are the buckets it read after the first of a chain.  An insert that
+ * starts a grow searches its chain again afterwards: both walks count,
+ * as one probe.  So buckets per hit is hit_buckets / hits, and so on.
+ */
+typedef struct gomap_probe_stats {
+    uint64_t ops;             /* probes: hits + misses */
+    uint64_t hits, misses;
+    uint64_t hit_buckets, hit_slots;   /* buckets and slots read by hits */
+    uint64_t miss_buckets, miss_slots; /* ... and by misses */
+    uint64_t false_matches;   /* same tophash byte, another key */
+    uint64_t overflow_walked; /* overflow buckets read */
+} gomap_probe_stats;
+
+/* Fill *out with the probe counters (all zero for a NULL map; out NULL:
+   nothing).  O(1).  Counts are kept when counting is turned off. */
+GOMAP_API void gomap_probe_stats_get(const gomap *m, gomap_probe_stats *out);
+
+/* ---------------------------------------------------------------------- */
+/* Trace events                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A map can report what happens inside it to a function of the caller's,
+ * the tracer: a grow starting and finishing, each old bucket evacuated,
+ * each overflow bucket added, a freed slot reused, tombstones collapsed,
+ * the seed changing, a clear, an iterator starting and finishing.  With no
+ * tracer installed each place that could report costs one predictable
+ * branch on a byte the operation reads anyway; a build with the CMake
+ * option GOMAP_TRACE=OFF has no such places at all.  src/trace.c has a
+ * ready-made tracer that writes a Perfetto / chrome://tracing file
+ * (gomap_trace_open below).
+ */
+enum gomap_event_kind {
+    GOMAP_EV_GROW_START = 1, /* a grow started (old_B -> B, same_size) */
+    GOMAP_EV_EVACUATE,       /* old bucket `bucket` evacuated: to_x, to_y */
+    GOMAP_EV_GROW_DONE,      /* the last old bucket was evacuated, or a
+                                clear dropped the old array (cleared) */
+    GOMAP_EV_OVERFLOW,       /* an overflow bucket was linked into chain
+                                `bucket`, now chain_len buckets long */
+    GOMAP_EV_SLOT_REUSE,     /* an insert took a freed (emptyOne) slot of
+                                chain `bucket` */
+    GOMAP_EV_COLLAPSE,       /* a delete turned `marked` slots of chain
+                                `bucket` into emptyRest */
+    GOMAP_EV_SEED,           /* the hash seed changed (reason) */
+    GOMAP_EV_CLEAR,          /* gomap_clear removed `removed` entries */
+    GOMAP_EV_ITER_START,     /* an iterator started (iter, bucket: its
+                                random start bucket) */
+    GOMAP_EV_ITER_DONE,      /* an iterator finished or was released */
+};
+#define GOMAP_EV_KINDS 11 /* one more than the largest kind */
+
+enum gomap_seed_reason {
+    GOMAP_SEED_EMPTIED = 1, /* a delete removed the last entry */
+    GOMAP_SEED_CLEAR = 2,   /* gomap_clear */
+};
+
+/*
+ * One event.  The first fields describe the map just after the event; the
+ * rest are set for the kinds named beside them and zero otherwise.  A
+ * chain is named by the index of its main bucket in its array: the
+ * current array, except for EVACUATE (an old bucket).
+ */
+typedef struct gomap_event {
+    enum gomap_event_kind kind;
+    uint64_t seq;             /* this map's events so far, from 0 */
+    const gomap *map;
+    size_t count;             /* entries */
+    unsigned B;               /* log2 of the current array's buckets */
+    size_t overflow_buckets;  /* overflow buckets in the current array */
+    size_t bytes;             /* bytes held (gomap_stats.bytes) */
+    size_t old_buckets;       /* buckets of the old array (0: not growing) */
+    size_t nevacuate;         /* old buckets below this are evacuated */
+    /* per kind */
+    unsigned old_B;           /* GROW_START, GROW_DONE: B of the old array */
+    bool same_size;           /* GROW_START, GROW_DONE: not a doubling */
+    bool cleared;             /* GROW_DONE: ended by a clear */
+    bool evacuating;          /* OVERFLOW: added by an evacuation */
+    size_t old_overflow;      /* GROW_START: overflow buckets of the old array */
+    size_t bucket;            /* EVACUATE, OVERFLOW, SLOT_REUSE, COLLAPSE,
+                                 ITER_START: see the kinds */
+    size_t to_x, to_y;        /* EVACUATE: entries sent to new bucket
+                                 `bucket` (X) and `bucket` + old_buckets (Y);
+                                 a same-size grow sends all to X */
+    size_t chain_len;         /* OVERFLOW: buckets in the chain now */
+    unsigned slot;            /* SLOT_REUSE: slot 0..7 of the chain's
+                                 bucket chain_pos */
+    size_t chain_pos;         /* SLOT_REUSE: 0 the main bucket, 1 the first
+                                 overflow bucket, ... */
+    size_t marked;            /* COLLAPSE: slots marked emptyRest */
+    enum gomap_seed_reason reason; /* SEED */
+    uint64_t old_seed, new_seed;   /* SEED */
+    size_t removed;           /* CLEAR: entries removed */
+    const void *iter;         /* ITER_START, ITER_DONE: the gomap_iter */
+} gomap_event;
+
+/*
+ * The tracer: called with each event, on the thread that caused it, while
+ * the operation is under way (during a write, after its change is made).
+ * The event lives only for the call.  It may call gomap_stats_get() and
+ * gomap_len() on the map, and nothing else of gomap on that map (the map
+ * may be mid-write).  Iterator events come from readers: a tracer of a map
+ * that several threads iterate is called from those threads at once.
+ */
+typedef void (*gomap_tracer_fn)(void *ctx, const gomap_event *ev);
+
+/*
+ * Install fn (with ctx) as m's tracer, replacing any other; fn NULL
+ * removes it.  A write: not concurrently with other calls on the map.
+ * Returns GOMAP_OK, GOMAP_EINVAL (m NULL), or GOMAP_ENOTSUP when the
+ * library was built with GOMAP_TRACE=OFF and fn is not NULL.
+ */
+GOMAP_API int gomap_set_tracer(gomap *m, gomap_tracer_fn fn, void *ctx);
+
+/* A static name for an event kind ("grow_start", ...; "unknown"). */
+GOMAP_API const char *gomap_event_name(enum gomap_event_kind kind);
+
+/*
+ * Trace files (src/trace.c): a tracer that writes the Chrome Trace Event
+ * JSON format, which ui.perfetto.dev and chrome://tracing open.  Each map
+ * attached is a track of its own: each grow a span with its evacuations
+ * inside; overflow buckets, slot reuses, collapses, seed changes and
+ * clears as instant events; iterators as async spans; the entries, B,
+ * overflow buckets and bytes as counter tracks.  Large runs are sampled:
+ * the first GOMAP_TRACE_FULL events of each kind are written, then one in
+ * 2, one in 4, ... (the stride doubles after each further
+ * GOMAP_TRACE_FULL written), grow starts and ends, seeds and clears
+ * always; how many of each kind were seen and written is recorded in the
+ * file's metadata ("otherData").  Counter samples are written with the
+ * written events, at most one per GOMAP_TRACE_COUNTER_US microseconds,
+ * and always at grow starts and ends and clears.
+ *
+ * A trace file may serve several maps, and be called from several threads
+ * (it locks).  Writing errors are remembered: gomap_trace_close() reports
+ * them.  Nothing here aborts.
+ */
+#define GOMAP_TRACE_FULL 10000
+#define GOMAP_TRACE_COUNTER_US 100
+typedef struct gomap_trace_file gomap_trace_file;
+
+/* Create (truncate) path and start the JSON.  NULL when path is NULL, the
+   file cannot be created (errno says why) or memory runs out. */
+GOMAP_API gomap_trace_file *gomap_trace_open(const char *path);
+/* Make tf m's tracer (gomap_set_tracer(m, gomap_trace_record, tf)) and name
+   its track after the order of attachment ("map 1", ...).  Returns GOMAP_OK,
+   GOMAP_EINVAL (NULL argument), GOMAP_ENOMEM (the map's track could not be
+   added; nothing attached) or GOMAP_ENOTSUP (GOMAP_TRACE=OFF). */
+GOMAP_API int gomap_trace_attach(gomap *m, gomap_trace_file *tf);
+/* The tracer itself (ctx: a gomap_trace_file), for callers that chain it
+   behind a tracer of their own. */
+GOMAP_API void gomap_trace_record(void *ctx, const gomap_event *ev);
+/* Events written and seen so far, of every kind (either pointer may be
+   NULL).  GOMAP_OK or GOMAP_EINVAL (tf NULL). */
+GOMAP_API int gomap_trace_counts(gomap_trace_file *tf, uint64_t *written, uint64_t *seen);
+/*
+ * Finish the JSON (metadata included), close the file and free tf.  Detach
+ * the maps first (gomap_set_tracer(m, NULL, NULL)) or free them: a map
+ * still attached would call freed memory.  Returns GOMAP_OK, or GOMAP_EIO
+ * when some write or the close failed (the file is then incomplete);
+ * NULL: GOMAP_EINVAL.
+ */
+GOMAP_API int gomap_trace_close(gomap_trace_file *tf);
+
+/* ---------------------------------------------------------------------- */
+/* A picture of the map                                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Write one self-contained HTML page (inline SVG and CSS, nothing fetched)
+ * drawing m: every bucket with its overflow chain, each slot coloured by
+ * its state, with SVG class names "slot live", "slot empty-one", "slot
+ * empty-rest", "slot evac-x", "slot evac-y", "slot evac-empty" (and "slot
+ * unready" for new buckets a grow has not filled in yet), the tophash byte
+ * in each slot's tooltip; while growing, the old array beside the new one
+ * with nevacuate marked; and the stats.  Arrays of more than
+ * GOMAP_RENDER_FULL_BUCKETS buckets are summarised: a heat strip of each
+ * bucket's fill and chain length, and the first GOMAP_RENDER_FULL_BUCKETS
+ * buckets drawn in full, as the page says.  Every slot drawn is counted in
+ * the page's data-* attributes (data-live, ...).  A read of the map.
+ * Returns GOMAP_OK, GOMAP_EINVAL (NULL out) or GOMAP_EIO (a write
+ * failed).  A NULL map draws an empty page.
+ */
+#define GOMAP_RENDER_FULL_BUCKETS 256
+GOMAP_API int gomap_render_html(const gomap *m, FILE *out);
 
 /* ---------------------------------------------------------------------- */
 /* Concurrent misuse                                                       */

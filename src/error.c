@@ -11,6 +11,8 @@ const char *gomap_strerror(int status) {
     case GOMAP_ENOMEM: return "out of memory (the map is unchanged)";
     case GOMAP_EINVAL: return "invalid argument";
     case GOMAP_ECONCURRENT: return "concurrent map misuse";
+    case GOMAP_ENOTSUP: return "not supported by this build";
+    case GOMAP_EIO: return "a file could not be opened or written";
     default: return status > 0 ? "ok" : "unknown gomap error";
     }
 }

@@ -251,6 +251,7 @@ int gm_hash_grow(gomap *m) {
     m->noverflow = 0;
     m->grows++;
     if (!bigger) m->same_size_grows++;
+    if (GM_TRACING(m)) gm_ev_grow_start(m);
     return GOMAP_OK;
 }
 
@@ -286,6 +287,7 @@ static void gm_dest_init(const gomap *m, gm_table *nt, gm_dest *d, size_t i) {
 
 /* Finish the grow: the old array is no longer needed. */
 static void gm_grow_done(gomap *m) {
+    if (GM_TRACING(m)) gm_ev_grow_done(m);
     gm_table_retire(m, m->oldbuckets);
     m->oldbuckets = NULL;
     gm_set_flags(m, gm_flags(m) & ~(unsigned)GM_SAME_SIZE);
@@ -374,6 +376,7 @@ static int gm_evacuate(gomap *m, size_t oldbucket) {
             old->standalone -= gm_drop_chain_overflow(m, old, ob, gm_dying_block);
         m->evacuated++;
         m->op_evacuated++;
+        if (GM_TRACING(m)) gm_ev_evacuated(m, oldbucket);
     }
     if (oldbucket == m->nevacuate) gm_advance_mark(m, newbit);
     return GOMAP_OK;
