@@ -245,6 +245,9 @@ GOMAP_API int gomap_sync_barrier(void);
 /* Introspection                                                           */
 /* ---------------------------------------------------------------------- */
 
+/* Depths a trie can have: 64 hash bits, 4 per level. */
+#define GOMAP_SYNC_DEPTHS 16
+
 typedef struct gomap_sync_stats {
     size_t len;             /* gomap_sync_len() */
     size_t entries;         /* entries reachable in the trie (walk) */
@@ -269,6 +272,10 @@ typedef struct gomap_sync_stats {
     uint64_t throttle_timeouts; /* process, since start: writer waits that
                                ran out with the backlog still over the
                                limit (see "Memory") */
+    size_t depth_entries[GOMAP_SYNC_DEPTHS]; /* entries by depth: [d - 1]
+                               counts the entries whose slot is at depth d
+                               (root slots: 1, as max_depth), collision
+                               chains included; they add up to entries */
 } gomap_sync_stats;
 
 /* Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide

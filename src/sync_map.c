@@ -142,6 +142,7 @@
 #define GM_S_FAN (1u << GM_S_LOG2)        /* children per indirect node */
 #define GM_S_MASK (GM_S_FAN - 1)
 #define GM_S_LEVELS (64 / GM_S_LOG2)      /* levels at most: 16 */
+_Static_assert(GM_S_LEVELS == GOMAP_SYNC_DEPTHS, "depth_entries has a row per level");
 #define GM_S_STRIPES 16                   /* length counter stripes */
 #define GM_S_TAG_ENTRY ((uintptr_t)1)     /* slot/overflow value is an entry */
 #define GM_S_TAG_TREE ((uintptr_t)2)      /* retired item is a whole trie */
@@ -1209,10 +1210,12 @@ static void gm_walk_node(gm_walk *w, gm_inode *n, unsigned shift, uint64_t path,
         uint64_t h0 = gm_entry_of(c)->hash;
         size_t chain = 0;
         if (depth + 1 > st->max_depth) st->max_depth = depth + 1;
+        size_t *at_depth = &st->depth_entries[depth < GOMAP_SYNC_DEPTHS ? depth : GOMAP_SYNC_DEPTHS - 1];
         for (uintptr_t x = c; x; x = atomic_load_explicit(&gm_entry_of(x)->overflow, memory_order_acquire)) {
             const gm_entry *e = gm_entry_of(x);
             chain++;
             st->entries++;
+            ++*at_depth;
             st->bytes += gm_e_size(m, e);
             if ((e->hash & mask) != p) gm_walk_fail(w, 3, "an entry's hash disagrees with its path", e->hash);
             if (e->hash != h0) gm_walk_fail(w, 4, "a chain mixes hashes", e->hash);
