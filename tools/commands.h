@@ -11,5 +11,7 @@
 #define GOMAP_TOOL_COMMANDS_H
 
 int cmd_bench(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

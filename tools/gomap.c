@@ -2,6 +2,8 @@
  * gomap.c -- the `gomap` command-line tool: a dispatcher over subcommands.
  *
  *   gomap bench [options]   time gomap (or, with --with-peers, everything)
+ *   gomap trace [options]   a workload's trace events, for Perfetto
+ *   gomap inspect [options] a picture of the map at a chosen moment (HTML)
  *   gomap version           print the library version and its hash
  *   gomap help [command]    this list, or a command's own help
  *
@@ -26,6 +28,10 @@ static int cmd_help(int argc, char **argv);
 static const tool_command commands[] = {
     {"bench", "time gomap on a default workload (--with-peers: the full comparison)",
      cmd_bench},
+    {"trace", "run a workload and write its trace events for Perfetto / chrome://tracing",
+     cmd_trace},
+    {"inspect", "run a workload, stop it (say halfway through a grow), draw the map as HTML",
+     cmd_inspect},
     {"version", "print the library version and the hash in use", cmd_version},
     {"help", "list the commands, or show one command's help", cmd_help},
 };
