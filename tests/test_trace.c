@@ -20,7 +20,7 @@
 
 /* ---- a recording tracer ------------------------------------------------------- */
 
-#define MAX_EVENTS 200000
+#define MAX_EVENTS 20000
 typedef struct recorder {
     gomap_event ev[MAX_EVENTS];
     size_t n;
