@@ -182,6 +182,7 @@ typedef struct gm_entry {
 struct gomap_sync {
     /* read-mostly */
     _Atomic(gm_root *) root;
+    void *raw; /* what the allocator returned for this header (gm_s_header_new) */
     uint64_t seed;
     size_t koff, voff, esize; /* entry layout */
     size_t r_voff, r_size;    /* range's copy layout (fixed-size keys) */
@@ -209,6 +210,12 @@ GM_INLINE void *gm_e_key(const gomap_sync *m, const gm_entry *e) { return (char 
 GM_INLINE void *gm_e_val(const gomap_sync *m, const gm_entry *e) { return (char *)e + m->voff; }
 GM_INLINE unsigned gm_nib(uint64_t h, unsigned shift) { return (unsigned)(h >> shift) & GM_S_MASK; }
 static size_t gm_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+/* The header holds 64-byte aligned members (the pool's stripes, each on a
+   cache line of its own), but an allocator promises only 16 bytes of
+   alignment: ask for 48 bytes more and align the header inside. */
+#define GM_S_HEADER_SIZE (sizeof(gomap_sync) + 64 - 16)
+_Static_assert(_Alignof(gomap_sync) <= 64, "the header aligns itself to 64 bytes at most");
 
 static void *gm_s_alloc(const gomap_sync *m, size_t n) { return m->a.alloc(m->a.ctx, n); }
 static void gm_s_free(const gomap_sync *m, void *p, size_t n) { m->a.free(m->a.ctx, p, n); }
@@ -445,13 +452,23 @@ static void gm_s_release(gm_ebr_domain *d) {
     if (spare) gm_s_free(m, spare, sizeof *spare);
     gm_pool_release(&m->pool); /* every pooled node and entry */
     gomap_allocator a = m->a;
-    a.free(a.ctx, m, sizeof *m);
+    a.free(a.ctx, m->raw, GM_S_HEADER_SIZE);
 }
 
 static void *gm_s_mem_alloc(gm_ebr_domain *d, size_t n) { return gm_s_alloc(GM_S_OF(d), n); }
 static void gm_s_mem_free(gm_ebr_domain *d, void *p, size_t n) { gm_s_free(GM_S_OF(d), p, n); }
 
 /* ---- create / free ------------------------------------------------------------------- */
+
+
+static gomap_sync *gm_s_header_new(const gomap_allocator *a) {
+    void *raw = a->alloc(a->ctx, GM_S_HEADER_SIZE);
+    if (!raw) return NULL;
+    gomap_sync *m = (gomap_sync *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    memset(m, 0, sizeof *m);
+    m->raw = raw;
+    return m;
+}
 
 int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t, const gomap_allocator *alloc,
                          gomap_val_equal_fn val_equal) {
@@ -460,9 +477,8 @@ int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t, const gomap_allo
     if (gomap_type_check(t) != GOMAP_OK || t->key_destroy || t->val_destroy) return GOMAP_EINVAL;
     const gomap_allocator *a = alloc ? alloc : &gm_default_allocator;
     if (!a->alloc || !a->free) return GOMAP_EINVAL;
-    gomap_sync *m = (gomap_sync *)a->alloc(a->ctx, sizeof *m);
+    gomap_sync *m = gm_s_header_new(a);
     if (!m) return GOMAP_ENOMEM;
-    memset(m, 0, sizeof *m);
     m->t = *t;
     m->a = *a;
     m->val_equal = val_equal;
@@ -486,7 +502,7 @@ int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t, const gomap_allo
     m->seed = gm_rand64();
     gm_root *r = gm_root_new(m);
     if (!r) {
-        a->free(a->ctx, m, sizeof *m);
+        a->free(a->ctx, m->raw, GM_S_HEADER_SIZE);
         return GOMAP_ENOMEM;
     }
     atomic_init(&m->root, r);
@@ -1250,7 +1266,7 @@ static int gm_walk_all(const gomap_sync *m, gomap_sync_stats *st, char *msg, siz
     st->len = gomap_sync_len(m);
     st->seed = m->seed;
     st->retired = atomic_load_explicit(&((gomap_sync *)m)->dom.pending, memory_order_relaxed);
-    st->bytes = sizeof *m;
+    st->bytes = GM_S_HEADER_SIZE;
     st->pool_bytes = atomic_load_explicit(&m->pool.bytes, memory_order_relaxed);
     st->pool_free = gm_pool_free_blocks(gm_s_pool(m));
     gm_ebr_enter(r);
