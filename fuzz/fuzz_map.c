@@ -44,10 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef FZ_STRICT
-#define FZ_STRICT 0
-#endif
-
 /* ---- failures ------------------------------------------------------------- */
 
 static void fz_fail(int line, const char *what) {
@@ -493,9 +489,6 @@ static void fz_iter_end(fz_it *x) {
     x->active = 0;
 }
 
-static void fz_iters_forget(size_t idx) {
-    for (int j = 0; j < 2; j++) fz_iters[j].stable[idx] = 0;
-}
 /* A deleted key that comes back is a new entry, which an iterator may
    produce even if it produced the old one. */
 static void fz_iters_deleted(size_t idx) {
@@ -588,12 +581,6 @@ static void fz_model_key(size_t idx, unsigned var, uint32_t ks, int inserted) {
         F.kser[idx] = ks;
         fz_take(ks);
     } else if (F.t.flags & GOMAP_F_KEY_UPDATE) {
-        /* A library bug found by this target: with a key_destroy, a key
-           update while the map grows under a live iterator makes the
-           iterator miss the entry (fuzz/crashes-found/).  Until it is
-           fixed, an updated key does not count as present all along,
-           unless built with -DFZ_STRICT=1 (fuzz/run.sh: FUZZ_STRICT=1). */
-        if (!FZ_STRICT && F.t.key_destroy) fz_iters_forget(idx);
         F.kvar[idx] = (unsigned char)var;
         F.kser[idx] = ks;
         fz_take(ks);
@@ -902,9 +889,7 @@ static void fz_step(const uint8_t *d, size_t pos) {
             int neg = F.kind == FZ_F64 ? signbit(*(const double *)sk) != 0
                                        : signbit(*(const float *)sk) != 0;
             FZ_REQ(neg == F.kvar[0]);
-        } else if (F.kind == FZ_STR && (FZ_STRICT || (F.t.flags & GOMAP_F_KEY_UPDATE))) {
-            /* Without key update, which view is stored is not checked
-               unless FZ_STRICT: an open question (fuzz/crashes-found/). */
+        } else if (F.kind == FZ_STR) {
             const gomap_str *s = (const gomap_str *)sk;
             const char *want = (idx == 0 && F.kvar[0]) ? NULL : fz_strpool[F.kvar[idx]][idx];
             FZ_REQ(s->ptr == want);

@@ -16,8 +16,6 @@
 #                 git worktree add --detach /tmp/fz-head HEAD, then
 #                 FUZZ_SRC=/tmp/fz-head/src; headers from FUZZ_SRC/../include)
 #   FUZZ_JOBS     parallel fuzzing jobs per target (default 1)
-#   FUZZ_STRICT=1 turn off the workarounds for the library bugs these
-#                 targets found (see fuzz/crashes-found/README)
 #   CI            when set, a missing fuzzer runtime is an error, not a skip
 #
 # Exit status: non-zero when a target crashes or fails to build.  New inputs
@@ -37,7 +35,6 @@ WARN="-Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
       -Wpointer-arith -Wcast-align -Wwrite-strings -Wundef -Wvla -Wformat=2
       -Wconversion -Wno-sign-conversion -Werror"
 DEFS="-D_GNU_SOURCE -DGOMAP_BUILDING"
-[ "${FUZZ_STRICT:-0}" = 1 ] && DEFS="$DEFS -DFZ_STRICT=1 -DFS_ALIGN=16"
 
 # clang and its fuzzer runtime: install them as tests/deps.sh does (Debian,
 # root, apt-get), else fail in CI and skip elsewhere.

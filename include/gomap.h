@@ -133,7 +133,8 @@ enum gomap_key_kind {
 
 /* Type flags. */
 #define GOMAP_F_NONREFLEXIVE 0x1u /* a key may be unequal to itself (NaN) */
-#define GOMAP_F_KEY_UPDATE   0x2u /* overwrite replaces the stored key */
+#define GOMAP_F_KEY_UPDATE   0x2u /* overwrite replaces the stored key (set by
+                                         gomap_type_builtin for STR, F32, F64) */
 
 /*
  * A string key: a view of len bytes at ptr.  With GOMAP_KEY_STR the map stores
@@ -367,7 +368,9 @@ GOMAP_API gomap *gomap_clone(const gomap *m);
  *     while (gomap_iter_next(&it)) use(it.key, it.val);
  *
  * gomap_iter_next() returns false at the end and then releases the iterator.
- * key and val point into the map and are valid until the next write.
+ * key and val point into the map and are valid until the next write (also
+ * across the end of the iteration and gomap_iter_done(): what a released
+ * iterator held is freed by the next write).
  *
  * Memory.  An iterator holds the bucket array that was current when it
  * started, and the old one if the map was growing then.  When the map grows

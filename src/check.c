@@ -231,9 +231,9 @@ static void gm_check_next(gm_checker *c) {
 }
 
 /* I14: memory kept for iterators (kept: graveyard blocks and destructor
-   batches, counted by the caller).  A finishing iterator that could not
-   free what it let go of leaves reap set: until the next write, a dead
-   array may be unheld and kept keys may outlive their arrays. */
+   batches, counted by the caller).  A finishing iterator leaves reap set
+   and frees nothing: until the next write, a dead array may be unheld and
+   kept keys may outlive their arrays. */
 static void gm_check_kept(gm_checker *c, size_t kept) {
     const gomap *m = c->m;
     bool reap = atomic_load_explicit(&((gomap *)(uintptr_t)m)->reap, memory_order_relaxed);
@@ -272,9 +272,6 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
         c.bytes += gm_table_bytes(m, o);
     }
     if (c.live != m->count) gm_fail(&c, 1, "count %zu but %zu live slots", m->count, c.live);
-    /* The graveyard may be being freed by a finishing iterator: wait. */
-    atomic_bool *draining = &((gomap *)(uintptr_t)m)->draining;
-    while (atomic_exchange_explicit(draining, true, memory_order_acquire)) {}
     size_t kept = 0;
     for (const gm_block *b = m->graveyard; b; b = b->next, kept++) c.bytes += b->size;
     for (const gm_deferred *d = m->deferred; d; d = (const gm_deferred *)(const void *)d->blk.next, kept++)
@@ -284,7 +281,6 @@ int gomap_check(const gomap *m, char *msg, size_t msglen) {
         c.bytes += gm_table_bytes(m, t);
     for (const gm_region *r = m->releasing; r; r = r->next) c.bytes += r->size - r->done;
     size_t bytes = gm_count(&m->bytes);
-    atomic_store_explicit(draining, false, memory_order_release);
     if (c.bytes != bytes) gm_fail(&c, 12, "bytes %zu but blocks add up to %zu", bytes, c.bytes);
     return c.broken;
 }

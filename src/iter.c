@@ -67,7 +67,11 @@ void gomap_iter_done(gomap_iter *it) {
     bool freed = gm_iter_unhold(it->table);
     if (it->old_table) freed |= gm_iter_unhold(it->old_table);
     atomic_fetch_sub_explicit(&mm->live_iters, 1, memory_order_acq_rel);
-    if (freed) gm_reap_after_iteration(mm); /* free what no one holds now */
+    /* What no iterator holds now is freed by the next write, not here: the
+       entries this iterator produced last (a NaN from a dead array, a whole
+       gomap_iter_next_n batch) stay valid until a write, as promised, and
+       the allocator is never called by readers, which run in parallel. */
+    if (freed) atomic_store_explicit(&mm->reap, true, memory_order_relaxed);
 }
 
 /* During a doubling, does the old-bucket entry with key k and tophash th

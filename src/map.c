@@ -176,9 +176,10 @@
  *      with it, faulted in or not.
  *  I14 Kept memory: dead arrays are kept (dead_tables) only while an
  *      iterator holds them, and key blocks or destructor calls only while
- *      some array is kept; each kept key was named by an evacuated slot
- *      of a held array, which then became evacuatedEmpty.  retired counts
- *      the kept arrays, blocks and destructor batches.
+ *      some array is kept -- or until the next write, after an iterator let
+ *      go (reap); each kept key was named by an evacuated slot of a held
+ *      array, which then became evacuatedEmpty.  retired counts the kept
+ *      arrays, blocks and destructor batches.
  */
 #include "map_internal.h"
 
@@ -316,8 +317,8 @@ static void gm_drain_all(gomap *m) {
 }
 
 /* Free the kept arrays no iterator holds any more, and the kept keys once
-   no array is kept.  Run by a write, or by a finishing iterator that won
-   `draining`. */
+   no array is kept.  Run by a write (gm_writer_housekeeping, when a
+   finishing iterator set reap) and by gomap_free. */
 void gm_reap(gomap *m) {
     atomic_store_explicit(&m->reap, false, memory_order_relaxed);
     for (gm_table **pp = &m->dead_tables; *pp;) {
@@ -333,20 +334,6 @@ void gm_reap(gomap *m) {
     if (!gm_keeping(m)) gm_free_kept_keys(m);
 }
 
-/*
- * Called by an iterator that let go of an array.  Other threads may be
- * reading (or finishing iterators) at the same time, but no write can run:
- * one thread at a time wins `draining` and frees; a thread that loses
- * leaves the work to the next write (reap).
- */
-void gm_reap_after_iteration(gomap *m) {
-    if (atomic_exchange_explicit(&m->draining, true, memory_order_acquire)) {
-        atomic_store_explicit(&m->reap, true, memory_order_relaxed);
-        return;
-    }
-    gm_reap(m);
-    atomic_store_explicit(&m->draining, false, memory_order_release);
-}
 
 /* Room for n key copies whose destructor must wait for the iterators. */
 static gm_deferred *gm_deferred_new(gomap *m, size_t n) {
@@ -457,7 +444,7 @@ static void gm_select_path(gomap *m) {
                                                                 : GM_PATH_GENERIC;
     bool flt = k == GOMAP_KEY_F32 || k == GOMAP_KEY_F64;
     m->reflexive = !flt && !(m->t.flags & GOMAP_F_NONREFLEXIVE);
-    m->key_update = flt || k == GOMAP_KEY_STR || (m->t.flags & GOMAP_F_KEY_UPDATE);
+    m->key_update = (m->t.flags & GOMAP_F_KEY_UPDATE) != 0; /* as the descriptor says */
     m->str_copy = k == GOMAP_KEY_STR_COPY;
     if (m->str_copy) m->key_update = false; /* the map's own copy is as good */
     m->plain_keys = !m->key_indirect && !m->str_copy && !m->t.key_destroy;
@@ -507,7 +494,6 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
     atomic_init(&m->flags, 0);
     atomic_init(&m->live_iters, 0);
     atomic_init(&m->retired, 0);
-    atomic_init(&m->draining, false);
     atomic_init(&m->reap, false);
     atomic_init(&m->bytes, sizeof *m);
     m->a = a;

@@ -200,9 +200,8 @@ struct gomap {
     gm_table *dying;          /* arrays and overflow buckets that this write */
     gm_block *dying_blocks;   /* let go of, freed when it returns (gm_arg) */
     atomic_size_t retired;    /* blocks on the graveyard + deferred + kept arrays */
-    atomic_bool draining;     /* someone is freeing the graveyard */
-    atomic_bool reap;         /* an iterator let go of an array while another
-                                 thread was freeing: the next write frees */
+    atomic_bool reap;         /* an iterator let go of an array: the next
+                                 write frees what no iterator holds */
 
     /* accounting and work counters (reported by gomap_stats_get) */
     atomic_size_t bytes;      /* atomic: the last iterator's done may free */
@@ -514,7 +513,6 @@ GM_HIDDEN void gm_next_drop(gomap *m);
 GM_HIDDEN void gm_reap(gomap *m);
 GM_HIDDEN void gm_dying_block(gomap *m, gm_block *blk);
 GM_HIDDEN void gm_free_dying(gomap *m);
-GM_HIDDEN void gm_reap_after_iteration(gomap *m);
 GM_HIDDEN void gm_set_current(gomap *m, gm_table *t);
 
 /* lookup for the iterator: key and value pointers of key's entry, or NULL */

@@ -1266,8 +1266,31 @@ static void test_bytes_accounting(void) {
     CHECK_EQ(a.failed, 0);
 }
 
+/* GOMAP_KEY_STR with GOMAP_F_KEY_UPDATE cleared: an overwrite keeps the
+   view stored first, as the descriptor asks (the built-in descriptor sets
+   the flag, and an overwrite stores the new view, as Go does). */
+static void test_str_key_update_flag(void) {
+    static const char first[] = "same bytes", second[] = "same bytes";
+    for (int upd = 0; upd < 2; upd++) {
+        gomap_type t = GOMAP_TYPE_STR_U64;
+        CHECK(t.flags & GOMAP_F_KEY_UPDATE);
+        if (!upd) t.flags &= ~GOMAP_F_KEY_UPDATE;
+        gomap *m = gomap_new(&t, 0);
+        CHECK(m);
+        gomap_str a = {first, sizeof first - 1}, b = {second, sizeof second - 1};
+        uint64_t v = 1;
+        CHECK_EQ(gomap_put(m, &a, &v), 1);
+        CHECK_EQ(gomap_put(m, &b, &v), 0);
+        const void *sk = NULL;
+        CHECK(gomap_get_key(m, &a, &sk));
+        CHECK(((const gomap_str *)sk)->ptr == (upd ? second : first));
+        gomap_free(m);
+    }
+}
+
 int main(void) {
     RUN(test_strerror);
+    RUN(test_str_key_update_flag);
     RUN(test_type_check);
     RUN(test_null_inputs);
     RUN(test_ops_u64);

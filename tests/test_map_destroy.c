@@ -306,9 +306,14 @@ static void test_with_iterators(void) {
                 }
                 d->live_iters = 0;
             }
-            /* no iterator now: the next write runs the deferred destructors */
-            d_put(d, 1999);
-            d_delete(d, 1999);
+            /* no iterator now: the next write runs the deferred destructors
+               (an insert and a delete of a fresh key: a write even when a
+               clear emptied the map) */
+            uint64_t kg = rm_new_gen(), vg = rm_new_gen();
+            rm_inst[kg] = rm_inst[vg] = RM_IN_MAP;
+            CHECK_EQ(gomap_put(d->m, mk_key(d, 1999, kg), mk_val(d, vg, 1999)), 1);
+            rm_inst[kg] = rm_inst[vg] = RM_RELEASED;
+            CHECK_EQ(gomap_delete(d->m, mk_key(d, 1999, 0)), 1);
             for (uint64_t g = 1; g < rm_next_gen; g++) CHECK(rm_inst[g] != RM_RELEASED);
             d_verify(d);
             d_free(d);
