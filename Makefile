@@ -4,7 +4,7 @@
 #                   tool (no tests, no benchmark rows)
 #   make bench      that, then `gomap bench` on its default workload
 #   make test       the README's test command: builds and runs the whole suite
-#                   six ways (gcc and clang plain, each with AddressSanitizer +
+#                   six ways (gcc plain, clang in debug mode, each with AddressSanitizer +
 #                   UndefinedBehaviorSanitizer, each with ThreadSanitizer for
 #                   the threaded tests); fails when any test fails
 #   make test-long  the same with the long soak (GOMAP_TEST_SCALE=long in the
@@ -54,9 +54,11 @@ test-gcc:
 	cmake --build $(TESTDIR)-test -j $(JOBS)
 	cd $(TESTDIR)-test && GOMAP_TEST_SCALE=$(PLAIN_SCALE) $(CTEST)
 
+# The clang build is also the debug-mode build (GOMAP_DEBUG: misuse of maps
+# and iterators is a fatal message; test_debug checks each case).
 test-clang:
 	$(CONFIGURE) -B $(TESTDIR)-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DGOMAP_TOOLS=ON -DGOMAP_BENCH=OFF >/dev/null
+	  -DGOMAP_TOOLS=ON -DGOMAP_BENCH=OFF -DGOMAP_DEBUG=ON >/dev/null
 	cmake --build $(TESTDIR)-clang -j $(JOBS)
 	cd $(TESTDIR)-clang && GOMAP_TEST_SCALE=$(PLAIN_SCALE) $(CTEST)
 

@@ -44,6 +44,7 @@ void gm_probe_add(const gomap *m, size_t buckets, size_t slots, bool hit) {
 }
 
 void gomap_probe_stats_get(const gomap *m, gomap_probe_stats *out) {
+    GM_DEBUG_MAP(m, "gomap_probe_stats_get", );
     if (!out) return;
     memset(out, 0, sizeof *out);
     if (!m) return;
@@ -68,6 +69,7 @@ static void gm_chain_hist(const gomap *m, const gm_table *t, size_t i, size_t *h
 }
 
 int gomap_stats_chains(const gomap *m, size_t *hist, size_t n) {
+    GM_DEBUG_MAP(m, "gomap_stats_chains", GOMAP_EINVAL);
     if (!hist || n == 0) return GOMAP_EINVAL;
     memset(hist, 0, n * sizeof *hist);
     if (!m || !m->buckets) return GOMAP_OK;
@@ -82,6 +84,7 @@ int gomap_stats_chains(const gomap *m, size_t *hist, size_t n) {
 /* ---- installing a tracer ------------------------------------------------------ */
 
 int gomap_set_tracer(gomap *m, gomap_tracer_fn fn, void *ctx) {
+    GM_DEBUG_MAP(m, "gomap_set_tracer", GOMAP_EINVAL);
     if (!m) return GOMAP_EINVAL;
 #if !GOMAP_TRACE
     if (fn) return GOMAP_ENOTSUP;

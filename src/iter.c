@@ -21,7 +21,9 @@
 
 void gomap_iter_init(gomap_iter *it, const gomap *m) {
     if (!it) return;
+    GM_DEBUG_MAP(m, "gomap_iter_init", );
     memset(it, 0, sizeof *it);
+    it->magic = GM_ITER_MAGIC;
     it->map = m;
     if (!m || m->count == 0 || !m->buckets) return; /* exhausted at once */
     if (gm_flags(m) & GM_WRITING) {
@@ -60,6 +62,7 @@ static bool gm_iter_unhold(const void *t) {
 }
 
 void gomap_iter_done(gomap_iter *it) {
+    GM_DEBUG_ITER(it, "gomap_iter_done", );
     if (!it || !it->live) return;
     it->live = 0;
     gomap *mm = (gomap *)(uintptr_t)it->map;
@@ -173,6 +176,7 @@ static GM_NOINLINE bool gm_iter_next_slow(gomap_iter *it, const gomap *m) {
             it->todo = (uint8_t)(todo & (todo - 1));
             it->bptr = b;
             it->bslots = s;
+            GM_DEBUG_ITER_END(m);
             return true;
         }
         b = gm_overflow(b);                            /* rest of the chain */
@@ -270,6 +274,7 @@ GM_INLINE void gm_iter_enter_chain(gomap_iter *it, const gomap *m, const gm_rec 
 }
 
 bool gomap_iter_next(gomap_iter *it) {
+    GM_DEBUG_ITER(it, "gomap_iter_next", false);
     if (!it || !it->live) return false;
     const gomap *m = it->map;
     if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {
@@ -293,6 +298,7 @@ bool gomap_iter_next(gomap_iter *it) {
             it->val = gm_val(m, it->bslots, slot);
             it->todo = (uint8_t)(todo & (todo - 1));
             it->bptr = b;
+            GM_DEBUG_ITER_END(m);
             return true;
         }
         if (m->oldbuckets || it->table != m->buckets) break; /* growth: slow */
@@ -371,6 +377,7 @@ static GM_NOINLINE size_t gm_iter_bulk_tail(gomap_iter *it, const gomap *m,
 }
 
 size_t gomap_iter_next_n(gomap_iter *it, const void **keys, void **vals, size_t n) {
+    GM_DEBUG_ITER(it, "gomap_iter_next_n", 0);
     if (!it || !it->live || n == 0) return 0;
     const gomap *m = it->map;
     if (GM_UNLIKELY(gm_flags(m) & GM_WRITING)) {

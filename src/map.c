@@ -180,6 +180,9 @@
  *      go (reap); each kept key was named by an evacuated slot of a held
  *      array, which then became evacuatedEmpty.  retired counts the kept
  *      arrays, blocks and destructor batches.
+ *  I15 Distinct keys: no two live keys are equal (checked on a sample:
+ *      a key hash that disagrees with the equality breaks it and nothing
+ *      else).
  */
 #include "map_internal.h"
 
@@ -512,6 +515,13 @@ int gomap_create(gomap **out, const gomap_type *t, int64_t hint, const gomap_all
         gm_set_current(m, tab);
         gm_table_zero(m, tab);
     }
+#if GOMAP_DEBUG
+    if (!gm_debug_register(m)) {
+        if (m->buckets) gm_table_free(m, m->buckets);
+        a.free(a.ctx, m, sizeof *m);
+        return GOMAP_ENOMEM;
+    }
+#endif
     *out = m;
     return GOMAP_OK;
 }
@@ -575,6 +585,12 @@ static void gm_release_entry(void *ctx, gm_rec *b, char *s, size_t i) {
 
 void gomap_free(gomap *m) {
     if (!m) return;
+#if GOMAP_DEBUG
+    if (!gm_debug_unregister(m)) {
+        gm_fatal("gomap_free: map freed twice (or never created)");
+        return;
+    }
+#endif
     /* Live iterators are the caller's error here; ignore them. */
     atomic_store(&m->live_iters, 0);
     gm_release_ctx c = {m, NULL, false};
@@ -589,7 +605,10 @@ void gomap_free(gomap *m) {
     a.free(a.ctx, m, sizeof *m);
 }
 
-size_t gomap_len(const gomap *m) { return m ? m->count : 0; }
+size_t gomap_len(const gomap *m) {
+    GM_DEBUG_MAP(m, "gomap_len", 0);
+    return m ? m->count : 0;
+}
 
 /* Work counting (gomap_set_counting), called from GM_PATH_COUNTED code. */
 void gm_work_add(const gomap *m, size_t buckets, size_t slots) {
@@ -739,8 +758,7 @@ static GM_NOINLINE void *gm_get_counted(const gomap *m, const void *key) {
     return gm_get_path(m, key, GM_PATH_COUNTED, NULL);
 }
 
-void *gomap_get(const gomap *m, const void *key) {
-    if (!gm_reader_ok(m, key)) return NULL;
+GM_INLINE void *gm_get_dispatch(const gomap *m, const void *key) {
     switch (m->path) {
     case GM_PATH_U64: return gm_get_u64(m, key);
     case GM_PATH_U32: return gm_get_u32(m, key);
@@ -750,13 +768,27 @@ void *gomap_get(const gomap *m, const void *key) {
     }
 }
 
+void *gomap_get(const gomap *m, const void *key) {
+    GM_DEBUG_MAP(m, "gomap_get", NULL);
+    if (!gm_reader_ok(m, key)) return NULL;
+#if GOMAP_DEBUG
+    void *v = gm_get_dispatch(m, key);
+    GM_DEBUG_READ_END(m);
+    return v;
+#else
+    return gm_get_dispatch(m, key); /* a tail call */
+#endif
+}
+
 void *gomap_get_key(const gomap *m, const void *key, const void **stored_key) {
     char *k = NULL;
     void *v = NULL;
+    GM_DEBUG_MAP(m, "gomap_get_key", NULL);
     if (stored_key && gm_reader_ok(m, key)) {
         if (!key) key = gm_zero_key;
         v = gm_counting(m) ? gm_get_path(m, key, GM_PATH_COUNTED, &k)
                            : gm_get_path(m, key, GM_PATH_GENERIC, &k);
+        GM_DEBUG_READ_END(m);
     }
     if (stored_key) *stored_key = v ? k : NULL;
     return v;
@@ -813,6 +845,7 @@ GM_INLINE size_t gm_get_many_path(const gomap *m, const char *keys, size_t n, vo
 }
 
 size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals) {
+    GM_DEBUG_MAP(m, "gomap_get_many", 0);
     if (!vals) return 0;
     for (size_t i = 0; i < n; i++) vals[i] = NULL;
     if (!m || m->count == 0 || n == 0) return 0;
@@ -826,13 +859,16 @@ size_t gomap_get_many(const gomap *m, const void *keys, size_t n, void **vals) {
         gm_fatal("concurrent map read and map write");
         return 0;
     }
+    size_t found;
     switch (m->path) {
-    case GM_PATH_U64: return gm_get_many_path(m, keys, n, vals, GM_PATH_U64);
-    case GM_PATH_U32: return gm_get_many_path(m, keys, n, vals, GM_PATH_U32);
-    case GM_PATH_STR: return gm_get_many_path(m, keys, n, vals, GM_PATH_STR);
-    case GM_PATH_COUNTED: return gm_get_many_path(m, keys, n, vals, GM_PATH_COUNTED);
-    default: return gm_get_many_path(m, keys, n, vals, GM_PATH_GENERIC);
+    case GM_PATH_U64: found = gm_get_many_path(m, keys, n, vals, GM_PATH_U64); break;
+    case GM_PATH_U32: found = gm_get_many_path(m, keys, n, vals, GM_PATH_U32); break;
+    case GM_PATH_STR: found = gm_get_many_path(m, keys, n, vals, GM_PATH_STR); break;
+    case GM_PATH_COUNTED: found = gm_get_many_path(m, keys, n, vals, GM_PATH_COUNTED); break;
+    default: found = gm_get_many_path(m, keys, n, vals, GM_PATH_GENERIC); break;
     }
+    GM_DEBUG_READ_END(m);
+    return found;
 }
 
 /* Go's mapaccessK, for the iterator: no misuse check (the iterator did it). */
@@ -1051,6 +1087,8 @@ out:
 }
 
 static char *gm_assign_any(gomap *m, const void *key, bool *inserted, int *err, const void *src) {
+    *err = GOMAP_EINVAL;
+    GM_DEBUG_MAP(m, "gomap write", NULL);
     if (!m || (!key && m->t.key_size)) {
         *err = GOMAP_EINVAL;
         return NULL;
@@ -1172,6 +1210,7 @@ out:
 }
 
 int gomap_delete(gomap *m, const void *key) {
+    GM_DEBUG_MAP(m, "gomap_delete", GOMAP_EINVAL);
     if (!m || (!key && m->t.key_size)) return GOMAP_EINVAL;
     if (m->count == 0) return 0;
     if (!key) key = gm_zero_key;
@@ -1275,6 +1314,7 @@ GM_INLINE int gm_delete_many_path(gomap *m, const char *keys, size_t n, size_t *
 }
 
 int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n, size_t *done) {
+    GM_DEBUG_MAP(m, "gomap_put_many", GOMAP_EINVAL);
     size_t dummy;
     if (!done) done = &dummy;
     *done = 0;
@@ -1296,6 +1336,7 @@ int gomap_put_many(gomap *m, const void *keys, const void *vals, size_t n, size_
 }
 
 int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done) {
+    GM_DEBUG_MAP(m, "gomap_delete_many", GOMAP_EINVAL);
     size_t dummy;
     if (!done) done = &dummy;
     *done = 0;
@@ -1323,6 +1364,7 @@ int gomap_delete_many(gomap *m, const void *keys, size_t n, size_t *done) {
  * ======================================================================== */
 
 int gomap_clear(gomap *m) {
+    GM_DEBUG_MAP(m, "gomap_clear", GOMAP_EINVAL);
     if (!m) return GOMAP_EINVAL;
     if (m->count == 0) return GOMAP_OK;
     if (!gm_writer_begin(m)) return GOMAP_ECONCURRENT;
@@ -1373,6 +1415,7 @@ static void gm_clone_entry(void *ctx, gm_rec *b, char *s, size_t i) {
 }
 
 gomap *gomap_clone(const gomap *m) {
+    GM_DEBUG_MAP(m, "gomap_clone", NULL);
     if (!m || m->t.key_destroy || m->t.val_destroy) return NULL;
     if (gm_flags(m) & GM_WRITING) {
         gm_fatal("concurrent map clone and map write");

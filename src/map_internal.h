@@ -2,7 +2,7 @@
  * map_internal.h -- the map's data structures, constants and small helpers,
  * shared by map.c (operations), grow.c (arrays and growth), mem.c (memory),
  * iter.c (iteration) and check.c (stats and the invariant checker).  The design essay is at the top
- * of map.c, with the invariants I1..I14 that check.c verifies.
+ * of map.c, with the invariants I1..I15 that check.c verifies.
  */
 #ifndef GOMAP_MAP_INTERNAL_H
 #define GOMAP_MAP_INTERNAL_H
@@ -489,6 +489,58 @@ GM_INLINE bool gm_keys_equal(const gomap *m, const void *key, const char *stored
     }
     return gm_key_equal(&m->t, key, stored);
 }
+
+/* ---- debug mode (GOMAP_DEBUG, src/debug.c) ------------------------------------ */
+
+#ifndef GOMAP_DEBUG
+#define GOMAP_DEBUG 0
+#endif
+/* An iterator's magic while initialised (gomap_iter_init); anything else in
+   a debug build is an iterator that was never initialised. */
+#define GM_ITER_MAGIC 0x676d6974u
+#if GOMAP_DEBUG
+GM_HIDDEN bool gm_debug_register(const gomap *m);
+GM_HIDDEN bool gm_debug_unregister(const gomap *m);
+GM_HIDDEN bool gm_debug_live(const gomap *m, const char *msg);
+/* At the top of a call taking map m: a map that is not live (freed, or
+   never created) is a fatal error; the call then returns `fail`. */
+#define GM_DEBUG_MAP(m, call, fail)                                                          \
+    do {                                                                                     \
+        if ((m) && !gm_debug_live((m), call ": map used after gomap_free (or never created)")) \
+            return fail;                                                                     \
+    } while (0)
+/* At the end of a read of map m: a write that started meanwhile is Go's
+   "concurrent map read and map write" (the check at the start missed it). */
+#define GM_DEBUG_READ_END(m)                                                                 \
+    do {                                                                                     \
+        if (gm_flags(m) & GM_WRITING) gm_fatal("concurrent map read and map write");         \
+    } while (0)
+#else
+#define GM_DEBUG_MAP(m, call, fail) ((void)0)
+#define GM_DEBUG_READ_END(m) ((void)0)
+#endif
+#if GOMAP_DEBUG
+/* At the top of an iterator call: the iterator must have been initialised,
+   and its map (once it started walking one) must still be live. */
+#define GM_DEBUG_ITER(it, call, fail)                                                        \
+    do {                                                                                     \
+        if ((it) && (it)->magic != GM_ITER_MAGIC) {                                          \
+            gm_fatal(call ": iterator not initialised with gomap_iter_init");               \
+            return fail;                                                                     \
+        }                                                                                    \
+        if ((it) && (it)->live &&                                                            \
+            !gm_debug_live((it)->map, call ": iterator used after its map was freed"))        \
+            return fail;                                                                     \
+    } while (0)
+/* Before an iterator step returns an entry: a write that started meanwhile. */
+#define GM_DEBUG_ITER_END(m)                                                                 \
+    do {                                                                                     \
+        if (gm_flags(m) & GM_WRITING) gm_fatal("concurrent map iteration and map write");    \
+    } while (0)
+#else
+#define GM_DEBUG_ITER(it, call, fail) ((void)0)
+#define GM_DEBUG_ITER_END(m) ((void)0)
+#endif
 
 /* ---- shared between the map's files ------------------------------------------ */
 

@@ -312,6 +312,7 @@ static void gm_stats_table(gm_html *h, const gomap *m) {
 }
 
 int gomap_render_html(const gomap *m, FILE *out) {
+    GM_DEBUG_MAP(m, "gomap_render_html", GOMAP_EINVAL);
     if (!out) return GOMAP_EINVAL;
     gm_html h = {out, false, {0}};
     gm_out(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
