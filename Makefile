@@ -9,6 +9,8 @@
 #                   the threaded tests); fails when any test fails
 #   make test-long  the same with the long soak (GOMAP_TEST_SCALE=long in the
 #                   plain builds, the default scale in the sanitizer builds)
+#   make docs       the API reference (Doxygen, from the public headers):
+#                   build-docs/html/index.html
 #
 # tests/deps.sh installs what is missing (clang's sanitizer runtime).
 # Warnings are errors in every build here (GOMAP_WERROR=ON).
@@ -26,7 +28,7 @@ SAN_SCALE ?= small
 TESTDIR ?= build
 
 .PHONY: all build bench deps test test-long test-gcc test-clang test-asan test-tsan \
-  test-asan-gcc test-asan-clang test-tsan-gcc test-tsan-clang clean
+  test-asan-gcc test-asan-clang test-tsan-gcc test-tsan-clang clean docs
 
 all: build
 
@@ -84,6 +86,10 @@ test-tsan-gcc test-tsan-clang: test-tsan-%:
 	  -DGOMAP_TOOLS=OFF -DGOMAP_BENCH=OFF -DGOMAP_SANITIZE=thread >/dev/null
 	cmake --build $(TESTDIR)-tsan-$* -j $(JOBS)
 	cd $(TESTDIR)-tsan-$* && GOMAP_TEST_SCALE=$(SAN_SCALE) TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
+
+# docs/Doxyfile writes build-docs/; tests/docs_deps.sh installs doxygen.
+docs:
+	doxygen docs/Doxyfile
 
 clean:
 	rm -rf build $(TESTDIR)-test $(TESTDIR)-clang $(TESTDIR)-asan-gcc $(TESTDIR)-asan-clang \

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * gomap_sync.h -- a concurrent map: Go 1.24's HashTrieMap (the engine of
  * sync.Map) in C, with safe memory reclamation built in.
  *
@@ -106,15 +107,17 @@
 extern "C" {
 #endif
 
+/** A concurrent map (opaque): gomap_sync_create() makes one, gomap_sync_free()
+    frees it. */
 typedef struct gomap_sync gomap_sync;
 
-/* Value equality for compare_and_swap / compare_and_delete: true when the
+/** Value equality for compare_and_swap / compare_and_delete: true when the
    stored value (first argument) equals the given one.  Default: memcmp of
    val_size bytes (so padding bytes count; pass a function when they do not
    or when values are structs with float members). */
 typedef bool (*gomap_val_equal_fn)(const void *stored, const void *given);
 
-/*
+/**
  * Create an empty map.  alloc may be NULL (malloc/free); it is copied.  The
  * descriptor is copied, so it may live on the stack.  The map gets a random
  * hash seed.  Returns GOMAP_OK and sets *out, or GOMAP_EINVAL (NULL out, bad
@@ -125,13 +128,13 @@ typedef bool (*gomap_val_equal_fn)(const void *stored, const void *given);
  */
 GOMAP_API int gomap_sync_create(gomap_sync **out, const gomap_type *t,
                                 const gomap_allocator *alloc);
-/* As gomap_sync_create, with a value equality for the compare calls (NULL:
+/** As gomap_sync_create, with a value equality for the compare calls (NULL:
    memcmp). */
 GOMAP_API int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t,
                                    const gomap_allocator *alloc,
                                    gomap_val_equal_fn val_equal);
 
-/*
+/**
  * Pool on (the default) or off (see "Pools" above).  Only before the map's
  * first write: GOMAP_EINVAL for a NULL map or once the map has allocated a
  * node or an entry (the pool can no longer be changed); GOMAP_OK otherwise.
@@ -139,7 +142,7 @@ GOMAP_API int gomap_sync_create_ex(gomap_sync **out, const gomap_type *t,
  */
 GOMAP_API int gomap_sync_set_pool(gomap_sync *m, bool on);
 
-/*
+/**
  * Free the map: no other call on it may be running or start.  The trie is
  * freed at once; nodes that writers retired earlier are freed as reclamation
  * proceeds, and the map header with them (it holds the allocator).  With a
@@ -148,47 +151,48 @@ GOMAP_API int gomap_sync_set_pool(gomap_sync *m, bool on);
  */
 GOMAP_API void gomap_sync_free(gomap_sync *m);
 
-/* Load: copy key's value to val_out.  1 found, 0 absent, GOMAP_EINVAL,
+/** Load: copy key's value to val_out.  1 found, 0 absent, GOMAP_EINVAL,
    GOMAP_ENOMEM (first call of a thread only).  Lock-free; never allocates
    after the thread's first call. */
 GOMAP_API int gomap_sync_load(const gomap_sync *m, const void *key, void *val_out);
 
-/* Store key -> *val, replacing any value.  1 when the key was new, 0 when a
+/** Store key -> *val, replacing any value.  1 when the key was new, 0 when a
    value was replaced, or GOMAP_ENOMEM / GOMAP_EINVAL (map unchanged).
    Always locks one node; allocates one entry (and up to 15 trie nodes when
    it must split a slot). */
 GOMAP_API int gomap_sync_store(gomap_sync *m, const void *key, const void *val);
 
-/* If key is present, copy its value to actual_out and return 1 ("loaded",
+/** If key is present, copy its value to actual_out and return 1 ("loaded",
    lock-free).  Otherwise store *val, copy *val to actual_out and return 0.
    GOMAP_ENOMEM / GOMAP_EINVAL: map unchanged.  Exactly one of many
    concurrent callers with the same absent key stores. */
 GOMAP_API int gomap_sync_load_or_store(gomap_sync *m, const void *key, const void *val,
                                        void *actual_out);
 
-/* Delete key, copying its value to val_out.  1 deleted, 0 absent (a lock-free
+/** Delete key, copying its value to val_out.  1 deleted, 0 absent (a lock-free
    miss), GOMAP_ENOMEM (a retirement batch could not be allocated; map
    unchanged), GOMAP_EINVAL.  Prunes trie nodes that become empty. */
 GOMAP_API int gomap_sync_load_and_delete(gomap_sync *m, const void *key, void *val_out);
-/* gomap_sync_load_and_delete without the value. */
+/** gomap_sync_load_and_delete without the value. */
 GOMAP_API int gomap_sync_delete(gomap_sync *m, const void *key);
 
-/* Store key -> *val, copying the previous value to prev_out.  1 when there
+/** Store key -> *val, copying the previous value to prev_out.  1 when there
    was a previous value ("loaded"), 0 when the key was new; GOMAP_ENOMEM /
    GOMAP_EINVAL: map unchanged. */
 GOMAP_API int gomap_sync_swap(gomap_sync *m, const void *key, const void *val, void *prev_out);
 
-/* If key's value equals *old (val_equal, default memcmp), replace it by *new
+/** If key's value equals *old (val_equal, default memcmp), replace it by *new
    and return 1; else 0 (no lock is taken when a lock-free look already fails).
    GOMAP_ENOMEM / GOMAP_EINVAL: map unchanged. */
 GOMAP_API int gomap_sync_compare_and_swap(gomap_sync *m, const void *key, const void *old,
                                           const void *new_val);
 
-/* If key's value equals *old, delete it and return 1; else 0 (also when the
+/** If key's value equals *old, delete it and return 1; else 0 (also when the
    key is absent).  GOMAP_ENOMEM / GOMAP_EINVAL: map unchanged. */
 GOMAP_API int gomap_sync_compare_and_delete(gomap_sync *m, const void *key, const void *old);
 
-/*
+/** @{ */
+/**
  * Call fn(key, val, ctx) for the entries, until fn returns false.  Go's
  * documented weak semantics: no consistent snapshot; no key is visited twice;
  * a key stored or deleted during the call may or may not be visited, with any
@@ -203,8 +207,9 @@ GOMAP_API int gomap_sync_compare_and_delete(gomap_sync *m, const void *key, cons
  */
 typedef bool (*gomap_sync_range_fn)(const void *key, const void *val, void *ctx);
 GOMAP_API int gomap_sync_range(const gomap_sync *m, gomap_sync_range_fn fn, void *ctx);
+/** @} */
 
-/* Remove every entry (NaN keys included): a new empty root replaces the old
+/** Remove every entry (NaN keys included): a new empty root replaces the old
    trie in one atomic step; the old trie is freed after a grace period, as a
    whole, by the thread that next reclaims (O(its size) in that call).
    Writes that raced with the clear and landed in the old trie are lost, as
@@ -212,7 +217,7 @@ GOMAP_API int gomap_sync_range(const gomap_sync *m, gomap_sync_range_fn fn, void
    GOMAP_ENOMEM (map unchanged), GOMAP_EINVAL. */
 GOMAP_API int gomap_sync_clear(gomap_sync *m);
 
-/*
+/**
  * Number of entries, from a counter striped over 16 cache lines (writers add
  * to their own stripe): O(16), no walk.  Exact when no write is in flight;
  * while writes run it is the sum of stripes read at slightly different
@@ -226,12 +231,12 @@ GOMAP_API size_t gomap_sync_len(const gomap_sync *m);
 /* Reclamation controls (optional)                                         */
 /* ---------------------------------------------------------------------- */
 
-/* Release the calling thread's record now (thread exit does it anyway).
+/** Release the calling thread's record now (thread exit does it anyway).
    The thread may call maps again later (it re-registers).  GOMAP_OK, or
    GOMAP_EINVAL when called from inside a map call (an equality callback). */
 GOMAP_API int gomap_sync_thread_detach(void);
 
-/*
+/**
  * Free everything retired so far, by every thread, in every map: seals every
  * thread's pending batch and waits (yielding) until no thread can still read
  * any of it.  For shutdown and leak checkers; after gomap_sync_free() it
@@ -245,44 +250,46 @@ GOMAP_API int gomap_sync_barrier(void);
 /* Introspection                                                           */
 /* ---------------------------------------------------------------------- */
 
-/* Depths a trie can have: 64 hash bits, 4 per level. */
+/** Depths a trie can have: 64 hash bits, 4 per level. */
 #define GOMAP_SYNC_DEPTHS 16
 
+/** What gomap_sync_stats_get() reports: the trie's shape and the state of
+    reclamation. */
 typedef struct gomap_sync_stats {
-    size_t len;             /* gomap_sync_len() */
-    size_t entries;         /* entries reachable in the trie (walk) */
-    size_t inodes;          /* indirect (internal) nodes, the root included */
-    unsigned max_depth;     /* deepest level holding an entry (root slots: 1) */
-    size_t max_chain;       /* longest chain of full 64-bit hash collisions */
-    size_t bytes;           /* bytes of the trie and the map header */
-    size_t retired;         /* this map: items retired in sealed batches, not
+    size_t len;             /**< gomap_sync_len() */
+    size_t entries;         /**< entries reachable in the trie (walk) */
+    size_t inodes;          /**< indirect (internal) nodes, the root included */
+    unsigned max_depth;     /**< deepest level holding an entry (root slots: 1) */
+    size_t max_chain;       /**< longest chain of full 64-bit hash collisions */
+    size_t bytes;           /**< bytes of the trie and the map header */
+    size_t retired;         /**< this map: items retired in sealed batches, not
                                yet freed (each thread may hold up to 128 more
                                in its open batch) */
-    size_t retired_process; /* the same over every map of the process */
-    uint64_t epoch;         /* the global reclamation epoch */
-    bool membarrier;        /* readers skip their fence (membarrier in use) */
-    uint64_t seed;          /* the map's hash seed */
-    size_t pool_bytes;      /* this map: bytes of its pool's chunks (nodes,
+    size_t retired_process; /**< the same over every map of the process */
+    uint64_t epoch;         /**< the global reclamation epoch */
+    bool membarrier;        /**< readers skip their fence (membarrier in use) */
+    uint64_t seed;          /**< the map's hash seed */
+    size_t pool_bytes;      /**< this map: bytes of its pool's chunks (nodes,
                                entries and free blocks; see "Pools") */
-    size_t pool_free;       /* this map: freed blocks waiting in the pool */
-    unsigned threads;       /* threads registered now (see "Memory"), read
+    size_t pool_free;       /**< this map: freed blocks waiting in the pool */
+    unsigned threads;       /**< threads registered now (see "Memory"), read
                                before this call registers the caller */
-    size_t retired_limit;   /* the sealed backlog above which writers wait:
+    size_t retired_limit;   /**< the sealed backlog above which writers wait:
                                2048 + 512 * threads (see "Memory") */
-    uint64_t throttle_timeouts; /* process, since start: writer waits that
+    uint64_t throttle_timeouts; /**< process, since start: writer waits that
                                ran out with the backlog still over the
                                limit (see "Memory") */
-    size_t depth_entries[GOMAP_SYNC_DEPTHS]; /* entries by depth: [d - 1]
+    size_t depth_entries[GOMAP_SYNC_DEPTHS]; /**< entries by depth: [d - 1]
                                counts the entries whose slot is at depth d
                                (root slots: 1, as max_depth), collision
                                chains included; they add up to entries */
 } gomap_sync_stats;
 
-/* Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide
+/** Fill *out (walks the trie: O(n)).  NULL map: zeros, except the process-wide
    fields. */
 GOMAP_API void gomap_sync_stats_get(const gomap_sync *m, gomap_sync_stats *out);
 
-/*
+/**
  * The invariant checker: walks the trie and verifies the numbered invariants
  * S1..S8 of the design essay in src/sync_map.c.  Returns 0 when all hold,
  * else the number n of the first broken invariant Sn with a message in msg
