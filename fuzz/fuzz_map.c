@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- failures ------------------------------------------------------------- */
 
@@ -168,6 +169,8 @@ static struct fz {
     const char *fatal_msg;
     gomap *probe;     /* CUSTOM equal: read this map from inside a write */
     int probe_fired;
+    int tracing;      /* fz_tracer is installed */
+    unsigned long events;
 } F;
 
 /* String keys: two views of the same bytes at different addresses, so that
@@ -839,6 +842,63 @@ enum {
     OP_COUNTING, OP_COMPARE, OP_ALIAS, OP_BAD_ARGS, OP_TYPES, OP_PROBE, OP_NAN, OP_COUNT
 };
 
+/* ---- observing the map: chains, probe counters, the picture, tracers ---------- */
+
+static void fz_tracer(void *ctx, const gomap_event *ev) {
+    (void)ctx;
+    const char *name = gomap_event_name(ev->kind);
+    FZ_REQ(name && strcmp(name, "unknown") != 0);
+    F.events++;
+}
+
+/* Bits of sel choose: the chain histogram's size (always), the HTML picture
+   (0x10), our tracer on or off from now on (0x20), a trace file for one
+   recorded event (0xC0). */
+static void fz_observe(gomap *m, unsigned sel) {
+    size_t hist[9], n = 1 + sel % 9, chains = 0;
+    FZ_REQ(gomap_stats_chains(m, hist, n) == GOMAP_OK);
+    for (size_t i = 0; i < n; i++) chains += hist[i];
+    gomap_stats st;
+    gomap_stats_get(m, &st);
+    if (!st.growing && gomap_len(m) > 0) FZ_REQ(chains == st.buckets);
+    FZ_REQ(gomap_stats_chains(m, NULL, 4) == GOMAP_EINVAL);
+    gomap_probe_stats ps;
+    gomap_probe_stats_get(m, &ps);
+    FZ_REQ(ps.ops == ps.hits + ps.misses);
+    FZ_REQ(ps.false_matches <= ps.hit_slots + ps.miss_slots);
+    if (sel & 0x10) {
+        FILE *f = tmpfile();
+        if (f) {
+            FZ_REQ(gomap_render_html(m, f) == GOMAP_OK);
+            FZ_REQ(ftell(f) > 0);
+            fclose(f);
+        }
+    }
+    if (sel & 0x20) {
+        F.tracing = !F.tracing;
+        FZ_REQ(gomap_set_tracer(m, F.tracing ? fz_tracer : NULL, NULL) == GOMAP_OK);
+    }
+    if ((sel & 0xC0) == 0xC0) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/fuzz_map_trace_%ld.json", (long)getpid());
+        gomap_trace_file *tf = gomap_trace_open(path);
+        if (tf) {
+            FZ_REQ(gomap_trace_attach(m, tf) == GOMAP_OK);
+            gomap_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = GOMAP_EV_CLEAR;
+            ev.map = m;
+            gomap_trace_record(tf, &ev);
+            uint64_t written = 0, seen = 0;
+            FZ_REQ(gomap_trace_counts(tf, &written, &seen) == GOMAP_OK);
+            FZ_REQ(seen >= 1 && written <= seen);
+            FZ_REQ(gomap_set_tracer(m, F.tracing ? fz_tracer : NULL, NULL) == GOMAP_OK);
+            FZ_REQ(gomap_trace_close(tf) == GOMAP_OK);
+            remove(path);
+        }
+    }
+}
+
 static void fz_step(const uint8_t *d, size_t pos) {
     size_t idx = ((size_t)d[1] | (size_t)d[2] << 8) % F.nkeys;
     unsigned var = d[3] & 1;
@@ -1102,6 +1162,7 @@ static void fz_step(const uint8_t *d, size_t pos) {
         fz_arm(d[1] % 8, 1 + d[2] % 3);
         return; /* armed for the next step */
     case OP_STATS: {
+        fz_observe(m, d[3]);
         gomap_stats st;
         gomap_stats_get(m, &st);
         FZ_REQ(st.count == gomap_len(m));
