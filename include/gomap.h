@@ -515,8 +515,9 @@ GOMAP_API bool gomap_set_counting(gomap *m, bool on);
  * hold, else the number n of the first invariant found broken, with a
  * message in msg (if msg is not NULL and msglen > 0).  O(size of the map);
  * calls the key's hash function.  I15 (no two stored keys are equal) is
- * checked for 64 keys spread over the map, each against every key: it
- * catches a CUSTOM hash that disagrees with the equality.  NULL map: 0.
+ * checked, for CUSTOM keys, for 16 keys spread over the map, each against
+ * every key: it catches a hash that disagrees with the equality.  NULL
+ * map: 0.
  */
 GOMAP_API int gomap_check(const gomap *m, char *msg, size_t msglen);
 

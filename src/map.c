@@ -180,9 +180,9 @@
  *      go (reap); each kept key was named by an evacuated slot of a held
  *      array, which then became evacuatedEmpty.  retired counts the kept
  *      arrays, blocks and destructor batches.
- *  I15 Distinct keys: no two live keys are equal (checked on a sample:
- *      a key hash that disagrees with the equality breaks it and nothing
- *      else).
+ *  I15 Distinct keys: no two live keys are equal (checked on a sample,
+ *      for CUSTOM keys: a key hash that disagrees with the equality breaks
+ *      it and nothing else).
  */
 #include "map_internal.h"
 
