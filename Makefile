@@ -87,7 +87,7 @@ test-tsan-gcc test-tsan-clang: test-tsan-%:
 	cmake --build $(TESTDIR)-tsan-$* -j $(JOBS)
 	cd $(TESTDIR)-tsan-$* && GOMAP_TEST_SCALE=$(SAN_SCALE) TSAN_OPTIONS=halt_on_error=1 $(CTEST) -L threads
 
-# docs/Doxyfile writes build-docs/; tests/docs_deps.sh installs doxygen.
+# docs/Doxyfile writes build-docs/; tests/optional_deps.sh installs doxygen.
 docs:
 	doxygen docs/Doxyfile
 

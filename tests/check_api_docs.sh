@@ -9,12 +9,12 @@
 #
 #   sh tests/check_api_docs.sh [doxygen]
 #
-# Exits 77 (skipped) when doxygen is missing; tests/docs_deps.sh installs it.
+# Exits 77 (skipped) when doxygen is missing; tests/optional_deps.sh installs it.
 set -eu
 DOXYGEN=${1:-doxygen}
 root=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v "$DOXYGEN" >/dev/null 2>&1; then
-  echo "check_api_docs: $DOXYGEN not found (sh tests/docs_deps.sh installs it); skipped"
+  echo "check_api_docs: $DOXYGEN not found (sh tests/optional_deps.sh installs it); skipped"
   exit 77
 fi
 tmp=$(mktemp -d)

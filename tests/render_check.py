@@ -11,7 +11,7 @@ many SVG rects of class "slot <state>" as the walk counted, and the same
 counts in the page's data-* attributes.  Also takes a screenshot
 (DIR/growing.png) and checks it is a PNG.
 
-Exit 77 (ctest: skipped) when no chromium is on PATH; tests/render_deps.sh
+Exit 77 (ctest: skipped) when no chromium is on PATH; tests/optional_deps.sh
 installs it.
 """
 import html.parser
@@ -72,7 +72,7 @@ def main():
     binary, scratch = sys.argv[1], os.path.abspath(sys.argv[2])
     chromium = find_chromium()
     if not chromium:
-        print("render_check: no chromium on PATH (tests/render_deps.sh installs it): skipped")
+        print("render_check: no chromium on PATH (tests/optional_deps.sh installs it): skipped")
         sys.exit(77)
     os.makedirs(scratch, exist_ok=True)
     r = subprocess.run([binary, "--export", scratch])
