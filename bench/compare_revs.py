@@ -2,7 +2,7 @@
 """Side-by-side timing of gomap at several git revisions.
 
 Builds bench/bench_gomap (Release) for each revision in its own git worktree
-under --work (default /tmp/gomap-revs), then runs the builds alternately,
+under --work (default: gomap-revs in the system temporary directory), then runs the builds alternately,
 --runs times each, on the same workload, and prints ns per operation as
 "median (fastest)" per revision, with the last revision's median divided by
 the first's.  Alternating spreads the machine's drift over every build.
@@ -11,7 +11,7 @@ the first's.  Alternating spreads the machine's drift over every build.
 
 Only the Python 3 standard library is used.
 """
-import argparse, collections, json, os, statistics, subprocess, sys
+import argparse, collections, json, os, statistics, subprocess, sys, tempfile
 
 OPS = "insert,insert_reserved,lookup_hit,lookup_miss,erase,iterate,churn"
 
@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--size", default="1000000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--ops", default=OPS)
-    ap.add_argument("--work", default="/tmp/gomap-revs")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "gomap-revs"))
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.makedirs(a.work, exist_ok=True)

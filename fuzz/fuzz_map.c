@@ -879,8 +879,10 @@ static void fz_observe(gomap *m, unsigned sel) {
         FZ_REQ(gomap_set_tracer(m, F.tracing ? fz_tracer : NULL, NULL) == GOMAP_OK);
     }
     if ((sel & 0xC0) == 0xC0) {
-        char path[64];
-        snprintf(path, sizeof path, "/tmp/fuzz_map_trace_%ld.json", (long)getpid());
+        char path[512];
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/fuzz_map_trace_%ld.json", dir && *dir ? dir : P_tmpdir,
+                 (long)getpid());
         gomap_trace_file *tf = gomap_trace_open(path);
         if (tf) {
             FZ_REQ(gomap_trace_attach(m, tf) == GOMAP_OK);

@@ -1,6 +1,6 @@
 /*
  * test_threads_misuse.c -- many readers at once are not misuse (gomap.h
- * "Threads", SPEC.md sections 5, 9, 12): several threads look keys up,
+ * "Threads"): several threads look keys up,
  * iterate (to the end and abandoned early), take len, stats, check and
  * clones of the same maps at the same time, with no writer.  The fatal
  * handler must never be called, every read must see the right data, and
